@@ -1,0 +1,35 @@
+"""Shared fixtures for the whole test suite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real test media folder (``../shared/data`` from the repo root); skip if absent."""
+    path = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+    if not path.is_dir():
+        pytest.skip(f"shared test data not found at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_reference() -> Path:
+    """The LivePortrait reference fixtures (``../shared/reference``); skip if absent."""
+    path = Path(__file__).resolve().parents[1] / ".." / "shared" / "reference"
+    if not path.is_dir():
+        pytest.skip(f"shared reference fixtures not found at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def detector():
+    """One MediaPipe face detector for the whole session (building its graphs takes ~0.1 s)."""
+    from vivify.face import MediaPipeFaceDetector
+
+    with MediaPipeFaceDetector() as det:
+        yield det
+
