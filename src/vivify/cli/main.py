@@ -1,0 +1,80 @@
+"""``vivify`` entry point: parse, dispatch to a subcommand, map errors to exit codes.
+
+Exit codes: 0 success; 2 user error (bad input or usage), one line on stderr; 1 unexpected
+failure, a short message (the traceback with ``--debug``); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from collections.abc import Sequence
+
+from vivify import __version__
+from vivify.cli import demo, inspect
+from vivify.errors import UserError
+
+SUBCOMMANDS = {"inspect": inspect, "demo": demo}
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class _UsageError(Exception):
+    """argparse rejected the command line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors become one line, not usage text and a SystemExit."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="vivify", description="Bring a still portrait to life.")
+    parser.add_argument("--version", action="version", version=f"vivify {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, module in SUBCOMMANDS.items():
+        module.add_parser(sub, name)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code (the console script exits with it)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            build_parser().print_help()
+            return EXIT_USAGE
+        return int(args.run(args) or EXIT_OK)
+    except _UsageError as exc:
+        print(f"vivify: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except UserError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"vivify: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("vivify: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for the CLI
+        if debug:
+            traceback.print_exc()
+        print(
+            f"vivify: unexpected error: {type(exc).__name__}: {exc} (run with --debug for details)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""Cropping an aligned face patch and pasting an edited patch back into the full frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from vivify.face.align import CropConfig, crop_matrix, invert_affine, transform_points
+
+FEATHER = 16  # width in crop pixels of the mask's linear ramp (LivePortrait's mask template)
+
+
+@dataclass(frozen=True)
+class FaceCrop:
+    """An aligned square face crop and the matrices that relate it to its frame.
+
+    Attributes:
+        image: (dsize, dsize, 3) uint8 RGB crop.
+        m_o2c: (3, 3) float32 original → crop matrix.
+        m_c2o: (3, 3) float32 crop → original matrix.
+        landmarks: (N, 2 or 3) landmarks in crop pixels.
+        frame_size: (height, width) of the frame it was cut from.
+    """
+
+    image: np.ndarray
+    m_o2c: np.ndarray
+    m_c2o: np.ndarray
+    landmarks: np.ndarray
+    frame_size: tuple[int, int]
+
+
+def warp_crop(image: np.ndarray, m_o2c: np.ndarray, dsize: int) -> np.ndarray:
+    """Cut a (dsize, dsize) crop with bilinear sampling and black outside the frame."""
+    return cv2.warpAffine(
+        image, m_o2c[:2], (dsize, dsize), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+    )
+
+
+def crop_face(image: np.ndarray, landmarks: np.ndarray, config: CropConfig = CropConfig()) -> FaceCrop:
+    """Aligned crop of the face described by ``landmarks`` (478, 203 or 106 points, image pixels)."""
+    m_o2c = crop_matrix(landmarks, config)
+    return FaceCrop(
+        image=warp_crop(image, m_o2c, config.dsize),
+        m_o2c=m_o2c,
+        m_c2o=invert_affine(m_o2c),
+        landmarks=transform_points(landmarks, m_o2c),
+        frame_size=image.shape[:2],
+    )
+
+
+@lru_cache(maxsize=4)
+def feather_mask(dsize: int = 512, feather: int = FEATHER) -> np.ndarray:
+    """(dsize, dsize) uint8 mask: 255 inside, a linear ramp to 0 over ``feather`` pixels at the
+    border, with rounded corners (same values as LivePortrait's mask template at 512)."""
+    i = np.arange(dsize, dtype=np.float64)
+    d = np.minimum(i, dsize - i)  # distance to the crop border, pixel i at coordinate i
+    excess = np.maximum(feather - d, 0.0)
+    dist = np.hypot(excess[:, None], excess[None, :])
+    mask = np.clip((feather - dist) * 255.0 / feather, 0, 255).astype(np.uint8)
+    mask.setflags(write=False)
+    return mask
+
+
+def warp_to_frame(crop: np.ndarray, m_c2o: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
+    """Warp a crop-space array back into frame space (bilinear, 0 outside the crop)."""
+    h, w = frame_size
+    return cv2.warpAffine(crop, m_c2o[:2], (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+
+
+def paste_back(
+    frame: np.ndarray,
+    crop: np.ndarray,
+    m_c2o: np.ndarray,
+    mask: np.ndarray | None = None,
+    reference_crop: np.ndarray | None = None,
+    change_threshold: float = 12.0,
+) -> np.ndarray:
+    """Blend an (edited) crop back into its frame through a feathered mask.
+
+    Args:
+        frame: (H, W, 3) uint8 original frame; not modified.
+        crop: (S, S, 3) uint8 crop to paste.
+        m_c2o: (3, 3) crop → frame matrix.
+        mask: (S, S) uint8 mask in crop space; default :func:`feather_mask`.
+        reference_crop: the unedited crop of ``frame``. When given, the frame's own detail (what
+            the crop's resampling lost) is kept wherever the crop is unchanged, fading out where
+            it differs by more than ``change_threshold`` grey levels; pasting an unmodified crop
+            then returns ``frame`` exactly. When None, the plain blend (LivePortrait's) is used.
+
+    Returns:
+        (H, W, 3) uint8 frame.
+    """
+    h, w = frame.shape[:2]
+    size = crop.shape[0]
+    if mask is None:
+        mask = feather_mask(size)
+    alpha = warp_to_frame(mask, m_c2o, (h, w)).astype(np.float32) / 255.0
+    alpha = alpha[..., None] if alpha.ndim == 2 else alpha
+    pasted = warp_to_frame(crop, m_c2o, (h, w)).astype(np.float32)
+    if reference_crop is None:
+        return np.clip(alpha * pasted + (1 - alpha) * frame, 0, 255).astype(np.uint8)
+
+    change = np.abs(crop.astype(np.float32) - reference_crop.astype(np.float32)).max(axis=2)
+    change = cv2.GaussianBlur(change, (0, 0), 1.5)
+    keep = np.clip(1.0 - change / change_threshold, 0.0, 1.0)
+    # outside the crop's footprint the weight must stay 1 (the warp pads with 0), so warp 1 - keep
+    keep = 1.0 - warp_to_frame(1.0 - keep, m_c2o, (h, w))
+    detail = frame.astype(np.float32) - warp_to_frame(reference_crop, m_c2o, (h, w)).astype(np.float32)
+    pasted += keep[..., None] * detail
+    return np.clip(np.rint(alpha * pasted + (1 - alpha) * frame), 0, 255).astype(np.uint8)
+
+
+def crop_landmarks_to_frame(points: np.ndarray, m_c2o: np.ndarray) -> np.ndarray:
+    """Map crop-space landmarks back to frame pixels."""
+    return transform_points(points, m_c2o)
