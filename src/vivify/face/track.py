@@ -69,7 +69,8 @@ class TrackedFace:
         frame_index: index of the frame in the video.
         face: the face with smoothed landmarks (what crops should use).
         raw_landmarks: (478, 3) landmarks as measured on this frame, unsmoothed.
-        redetected: True when this frame needed a full-frame detection (first frame or lost).
+        redetected: True on the first frame and whenever the face is found again after being
+            lost (or after the tracker jumped to a full-frame detection); smoothing restarts there.
     """
 
     frame_index: int
@@ -104,11 +105,13 @@ class FaceTracker:
         self.dt = 1.0 / fps if fps and fps > 0 else 1.0 / 25.0
         self._filter = OneEuroFilter(smoothing) if smoothing is not None else None
         self._last: Face | None = None
+        self._lost = False
         self._scale = 1.0
         self._frame_index = -1
 
     def reset(self) -> None:
         self._last = None
+        self._lost = False
         self._frame_index = -1
         if self._filter is not None:
             self._filter.reset()
@@ -133,9 +136,10 @@ class FaceTracker:
         """Track the face in the next frame (RGB uint8); None when it is not found."""
         self._frame_index += 1
         face = self._follow(frame) if self._last is not None else None
-        redetected = face is None
+        redetected = face is None or self._lost
         if face is None:
             face = self._redetect(frame)
+        self._lost = face is None
         if face is None:
             return None
         if redetected and self._filter is not None:

@@ -1,0 +1,107 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from vivify import __version__
+from vivify.cli.main import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_help_and_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    assert "inspect" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert __version__ in capsys.readouterr().out
+
+
+def test_console_script_is_installed():
+    proc = subprocess.run([sys.executable, "-m", "vivify.cli.main", "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == f"vivify {__version__}"
+
+
+def test_inspect_image(capsys, shared_data):
+    code, out, err = run(capsys, "inspect", str(shared_data / "portraits" / "s9.jpg"))
+    assert code == 0, err
+    assert "1 face(s)" in out and "478 landmarks" in out
+
+
+def test_inspect_video_json(capsys, shared_data):
+    code, out, _ = run(capsys, "inspect", "--json", "--max-frames", "10", str(shared_data / "driving" / "d9.mp4"))
+    assert code == 0
+    report = json.loads(out)
+    assert report["kind"] == "video"
+    assert report["frames_inspected"] == 10 and report["frames_with_face"] == 10
+    assert (report["info"]["width"], report["info"]["height"]) == (480, 480)
+    assert report["info"]["sample_aspect_ratio"] == "15/16"
+
+
+def test_inspect_image_without_face(capsys, tmp_path):
+    import numpy as np
+
+    from vivify.io import save_image
+
+    path = tmp_path / "wall.png"
+    save_image(path, np.full((64, 64, 3), 120, np.uint8))
+    code, out, _ = run(capsys, "inspect", str(path))
+    assert code == 0 and "0 face(s)" in out and "no face found" in out
+
+
+@pytest.mark.parametrize(
+    "make,problem",
+    [
+        (lambda p: None, "not found"),
+        (lambda p: p.write_bytes(b""), "empty"),
+        (lambda p: p.write_text("this is not a video\n" * 50), ""),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(capsys, tmp_path, make, problem):
+    path = tmp_path / "clip.mp4"
+    make(path)
+    code, out, err = run(capsys, "inspect", str(path))
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and str(path) in lines[0] and problem in lines[0]
+    assert "Traceback" not in err
+
+
+def test_usage_errors_exit_2(capsys):
+    code, _, err = run(capsys, "inspect")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    code, _, err = run(capsys, "frobnicate")
+    assert code == 2 and "invalid choice" in err
+
+
+def test_unexpected_failure_exit_1(capsys, monkeypatch, shared_data):
+    import vivify.cli.inspect as cmd
+
+    def boom(*a, **k):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(cmd, "inspect_media", boom)
+    path = str(shared_data / "portraits" / "s9.jpg")
+    code, _, err = run(capsys, "inspect", path)
+    assert code == 1 and "kaboom" in err and "Traceback" not in err
+    code, _, err = run(capsys, "--debug", "inspect", path)
+    assert code == 1 and "Traceback" in err
+
+
+def test_demo_writes_picture(capsys, tmp_path):
+    from vivify.io import load_image
+
+    out_path = tmp_path / "demo.png"
+    code, out, err = run(capsys, "demo", "-o", str(out_path))
+    assert code == 0, err
+    assert "478 landmarks" in out and str(out_path) in out
+    image = load_image(out_path)
+    assert image.shape == (512, 1024, 3)
+    assert [p.name for p in tmp_path.iterdir()] == ["demo.png"]  # no temp files left
