@@ -32,4 +32,3 @@ def detector():
 
     with MediaPipeFaceDetector() as det:
         yield det
-

@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -24,9 +25,16 @@ def test_help_and_version(capsys):
     assert __version__ in capsys.readouterr().out
 
 
-def test_console_script_is_installed():
-    proc = subprocess.run([sys.executable, "-m", "vivify.cli.main", "--version"], capture_output=True, text=True)
+def test_console_script_is_installed(tmp_path):
+    script = Path(sys.executable).with_name("vivify")
+    assert script.exists()
+    proc = subprocess.run([str(script), "--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.strip() == f"vivify {__version__}"
+    proc = subprocess.run(
+        [str(script), "inspect", str(tmp_path / "nope.png")], capture_output=True, text=True
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"vivify: error: {tmp_path / 'nope.png'}: file not found"
 
 
 def test_inspect_image(capsys, shared_data):
@@ -36,7 +44,8 @@ def test_inspect_image(capsys, shared_data):
 
 
 def test_inspect_video_json(capsys, shared_data):
-    code, out, _ = run(capsys, "inspect", "--json", "--max-frames", "10", str(shared_data / "driving" / "d9.mp4"))
+    path = str(shared_data / "driving" / "d9.mp4")
+    code, out, _ = run(capsys, "inspect", "--json", "--max-frames", "10", path)
     assert code == 0
     report = json.loads(out)
     assert report["kind"] == "video"

@@ -90,3 +90,18 @@ def test_sort_faces_order():
     xs = [f.box.x0 for f in sort_faces(faces)]
     # 200 first; 100 and 95 are about the same size, so left to right; 40 last
     assert xs == [600, 0, 300, 900]
+
+
+def test_real_picture_without_face(shared_data, detector, tmp_path):
+    # the lower part of a portrait (shoulders and clothes, no face) saved as its own picture
+    from vivify.inspection import inspect_image, require_face
+    from vivify.io import save_image
+
+    image = load_image(shared_data / "portraits" / "s5.jpg")
+    path = tmp_path / "shoulders.jpg"
+    save_image(path, image[440:])
+    report = inspect_image(path, detector)
+    assert report.faces == []
+    with pytest.raises(NoFaceError, match="no face found") as info:
+        require_face(report)
+    assert str(path) in str(info.value)

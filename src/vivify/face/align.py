@@ -56,7 +56,7 @@ def box_points(points: np.ndarray) -> np.ndarray:
     return p[L.CROP_SUBSET] if len(p) in (L.N_LANDMARKS, L.N_MESH) else p
 
 
-def crop_matrix(points: np.ndarray, config: CropConfig = CropConfig()) -> np.ndarray:
+def crop_matrix(points: np.ndarray, config: CropConfig | None = None) -> np.ndarray:
     """Original-image → crop affine matrix.
 
     Args:
@@ -66,6 +66,7 @@ def crop_matrix(points: np.ndarray, config: CropConfig = CropConfig()) -> np.nda
     Returns:
         (3, 3) float32 matrix ``M_o2c`` mapping homogeneous image pixels to crop pixels.
     """
+    config = config or CropConfig()
     # float32 throughout, in the same order of operations as the reference implementation, so
     # that crops agree to the last bit rather than to 1e-4 pixels
     f32 = np.float32
@@ -122,7 +123,9 @@ def transform_points(points: np.ndarray, m: np.ndarray) -> np.ndarray:
     return out.astype(p.dtype if np.issubdtype(p.dtype, np.floating) else np.float64)
 
 
-def resize_to_limit(height: int, width: int, max_dim: int = 1280, division: int = 2) -> tuple[int, int, int, int]:
+def resize_to_limit(
+    height: int, width: int, max_dim: int = 1280, division: int = 2
+) -> tuple[int, int, int, int]:
     """LivePortrait's source size rule: cap the longer side at ``max_dim``, then make sides even.
 
     Returns:

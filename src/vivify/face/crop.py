@@ -35,12 +35,18 @@ class FaceCrop:
 def warp_crop(image: np.ndarray, m_o2c: np.ndarray, dsize: int) -> np.ndarray:
     """Cut a (dsize, dsize) crop with bilinear sampling and black outside the frame."""
     return cv2.warpAffine(
-        image, m_o2c[:2], (dsize, dsize), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+        image,
+        m_o2c[:2],
+        (dsize, dsize),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
     )
 
 
-def crop_face(image: np.ndarray, landmarks: np.ndarray, config: CropConfig = CropConfig()) -> FaceCrop:
+def crop_face(image: np.ndarray, landmarks: np.ndarray, config: CropConfig | None = None) -> FaceCrop:
     """Aligned crop of the face described by ``landmarks`` (478, 203 or 106 points, image pixels)."""
+    config = config or CropConfig()
     m_o2c = crop_matrix(landmarks, config)
     return FaceCrop(
         image=warp_crop(image, m_o2c, config.dsize),

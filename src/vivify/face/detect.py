@@ -221,8 +221,12 @@ def _to_array(landmark_list) -> np.ndarray:
 
 
 def _check_image(image: np.ndarray) -> None:
-    if not (isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3):
-        raise ValueError(f"expected an RGB uint8 array of shape (H, W, 3), got {getattr(image, 'shape', image)}")
+    if not (
+        isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
+    ):
+        raise ValueError(
+            f"expected an RGB uint8 array of shape (H, W, 3), got {getattr(image, 'shape', image)}"
+        )
 
 
 def find_face(
