@@ -59,8 +59,11 @@ def timed(fn: Callable[[], T]) -> tuple[T, float]:
     return result, (time.perf_counter() - t0) * 1000.0
 
 
-def best_of(fn: Callable[[], T], repeats: int) -> tuple[T, float]:
-    """Call ``fn()`` ``repeats`` times; return the last result and the median milliseconds."""
+def best_of(fn: Callable[[], T], repeats: int, warmup: int = 1) -> tuple[T, float]:
+    """Call ``fn()`` ``warmup`` times untimed, then ``repeats`` times timed; return the last result
+    and the median milliseconds."""
+    for _ in range(warmup):
+        fn()
     times: list[float] = []
     result: Any = None
     for _ in range(max(1, repeats)):
