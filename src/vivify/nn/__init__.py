@@ -1,0 +1,1 @@
+"""Neural network modules (nn.Module only): LivePortrait-compatible networks."""
