@@ -1,0 +1,17 @@
+"""Motion math: pure tensor functions (no modules, no I/O) on LivePortrait's keypoint motion."""
+
+from vivify.motion.keypoints import transform_keypoints
+from vivify.motion.retarget import eye_ratios_203, lip_ratio_203
+from vivify.motion.rotation import bins_to_degrees, rotation_matrix
+from vivify.motion.stitching import eye_retarget_delta, lip_retarget_delta, stitch
+
+__all__ = [
+    "bins_to_degrees",
+    "eye_ratios_203",
+    "eye_retarget_delta",
+    "lip_ratio_203",
+    "lip_retarget_delta",
+    "rotation_matrix",
+    "stitch",
+    "transform_keypoints",
+]
