@@ -114,3 +114,10 @@ def test_demo_writes_picture(capsys, tmp_path):
     image = load_image(out_path)
     assert image.shape == (512, 1024, 3)
     assert [p.name for p in tmp_path.iterdir()] == ["demo.png"]  # no temp files left
+
+
+def test_weights_check_reports_missing_folder(capsys, tmp_path):
+    code, out, err = run(capsys, "weights", "check", str(tmp_path))
+    assert code == 2
+    assert out.count("PROBLEM") == 5 and "missing" in out
+    assert err.strip() == f"vivify: error: {tmp_path}: 5 of 5 weight files have problems"

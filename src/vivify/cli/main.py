@@ -13,10 +13,10 @@ import traceback
 from collections.abc import Sequence
 
 from vivify import __version__
-from vivify.cli import demo, inspect
+from vivify.cli import demo, inspect, weights
 from vivify.errors import UserError
 
-SUBCOMMANDS = {"inspect": inspect, "demo": demo}
+SUBCOMMANDS = {"inspect": inspect, "demo": demo, "weights": weights}
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
