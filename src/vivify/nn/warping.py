@@ -56,6 +56,8 @@ class WarpingModule(nn.Module):
         self.config = cfg = config or WarpingModuleConfig()
         if cfg.dense_motion.num_kp != cfg.num_kp or cfg.dense_motion.feature_channel != cfg.reshape_channel:
             raise ValueError("dense_motion num_kp / feature_channel must match the warping config")
+        if cfg.reshape_channel * cfg.dense_motion.reshape_depth != cfg.max_features:
+            raise ValueError("reshape_channel * dense_motion.reshape_depth must equal max_features")
         self.dense_motion_network = DenseMotionNetwork(cfg.dense_motion)
         out_channels = cfg.block_expansion * 2**cfg.num_down_blocks
         # The warped volume is flattened to reshape_channel * depth channels (= max_features upstream).
