@@ -51,6 +51,12 @@ def test_check_reports_missing_and_wrong_tensors(weights, tmp_path):
     assert reports["motion_extractor"].ok
 
 
+def _flat(d: dict) -> dict:
+    if all(isinstance(v, dict) for v in d.values()):
+        return {f"{s}/{k}": v for s, sub in d.items() for k, v in sub.items()}
+    return d
+
+
 def test_convert_to_safetensors_round_trip(weights, tmp_path):
     written = convert_folder(weights, tmp_path / "st")
     assert len(written) == 5 and all(p.suffix == ".safetensors" for p in written)
@@ -58,14 +64,7 @@ def test_convert_to_safetensors_round_trip(weights, tmp_path):
     for spec, path in zip(WEIGHT_FILES, written, strict=True):
         a = load_checkpoint(weights / spec.relpath)
         b = load_checkpoint(path)
-        flat = lambda d: (
-            {f"{s}/{k}": v for s, sub in d.items() for k, v in sub.items()}
-            if all(  # noqa: E731
-                isinstance(v, dict) for v in d.values()
-            )
-            else d
-        )
-        fa, fb = flat(a), flat(b)
+        fa, fb = _flat(a), _flat(b)
         assert fa.keys() == fb.keys() and all(torch.equal(fa[k], fb[k]) for k in fa)
     half = convert_folder(weights, tmp_path / "fp16", fp16=True)
     ckpt = load_checkpoint(half[0])
