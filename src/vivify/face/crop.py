@@ -103,20 +103,36 @@ def paste_back(
     size = crop.shape[0]
     if mask is None:
         mask = feather_mask(size)
-    alpha = warp_to_frame(mask, m_c2o, (h, w)).astype(np.float32) / 255.0
+    # work only inside the crop's footprint: the rest of the frame is copied unchanged
+    corners = np.array([[0, 0], [size, 0], [size, size], [0, size]], dtype=np.float64)
+    quad = corners @ np.asarray(m_c2o, np.float64)[:2, :2].T + np.asarray(m_c2o, np.float64)[:2, 2]
+    x0, y0 = (max(int(np.floor(v)) - 1, 0) for v in quad.min(axis=0))
+    x1, y1 = min(int(np.ceil(quad[:, 0].max())) + 2, w), min(int(np.ceil(quad[:, 1].max())) + 2, h)
+    out = frame.copy()
+    if x1 <= x0 or y1 <= y0:
+        return out
+    m_roi = np.asarray(m_c2o, np.float64).copy()
+    m_roi[:2, 2] -= (x0, y0)
+    m_roi = m_roi.astype(np.float32)
+    roi_size = (y1 - y0, x1 - x0)
+    region = frame[y0:y1, x0:x1].astype(np.float32)
+
+    alpha = warp_to_frame(mask, m_roi, roi_size).astype(np.float32) / 255.0
     alpha = alpha[..., None] if alpha.ndim == 2 else alpha
-    pasted = warp_to_frame(crop, m_c2o, (h, w)).astype(np.float32)
+    pasted = warp_to_frame(crop, m_roi, roi_size).astype(np.float32)
     if reference_crop is None:
-        return np.clip(alpha * pasted + (1 - alpha) * frame, 0, 255).astype(np.uint8)
+        out[y0:y1, x0:x1] = np.clip(alpha * pasted + (1 - alpha) * region, 0, 255).astype(np.uint8)
+        return out
 
     change = np.abs(crop.astype(np.float32) - reference_crop.astype(np.float32)).max(axis=2)
     change = cv2.GaussianBlur(change, (0, 0), 1.5)
     keep = np.clip(1.0 - change / change_threshold, 0.0, 1.0)
     # outside the crop's footprint the weight must stay 1 (the warp pads with 0), so warp 1 - keep
-    keep = 1.0 - warp_to_frame(1.0 - keep, m_c2o, (h, w))
-    detail = frame.astype(np.float32) - warp_to_frame(reference_crop, m_c2o, (h, w)).astype(np.float32)
+    keep = 1.0 - warp_to_frame(1.0 - keep, m_roi, roi_size)
+    detail = region - warp_to_frame(reference_crop, m_roi, roi_size).astype(np.float32)
     pasted += keep[..., None] * detail
-    return np.clip(np.rint(alpha * pasted + (1 - alpha) * frame), 0, 255).astype(np.uint8)
+    out[y0:y1, x0:x1] = np.clip(np.rint(alpha * pasted + (1 - alpha) * region), 0, 255).astype(np.uint8)
+    return out
 
 
 def crop_landmarks_to_frame(points: np.ndarray, m_c2o: np.ndarray) -> np.ndarray:
