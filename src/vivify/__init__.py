@@ -9,4 +9,12 @@ except PackageNotFoundError:  # running from a source tree without installation
 
 from vivify.errors import InputError, NoFaceError, UserError, VivifyError
 
-__all__ = ["InputError", "NoFaceError", "UserError", "VivifyError", "__version__"]
+
+def load_liveportrait(*args, **kwargs):
+    """Load the five LivePortrait networks; see :func:`vivify.weights.load_liveportrait`."""
+    from vivify.weights.build import load_liveportrait as _load  # noqa: PLC0415 - keep `import vivify` light
+
+    return _load(*args, **kwargs)
+
+
+__all__ = ["InputError", "NoFaceError", "UserError", "VivifyError", "__version__", "load_liveportrait"]

@@ -1,5 +1,6 @@
 """Weights: the official LivePortrait checkpoint format, test weights, loading, download."""
 
+from vivify.weights.build import LivePortraitModels, load_liveportrait, load_network
 from vivify.weights.download import (
     WeightsNotFoundError,
     default_weights_dir,
@@ -12,6 +13,9 @@ from vivify.weights.specs import HF_REPO, WEIGHT_FILES, WeightFile, manifest
 from vivify.weights.testweights import digest, make_test_state_dicts, write_test_weights
 
 __all__ = [
+    "LivePortraitModels",
+    "load_liveportrait",
+    "load_network",
     "HF_REPO",
     "WEIGHT_FILES",
     "WeightFile",
