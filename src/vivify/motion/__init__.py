@@ -1,11 +1,23 @@
 """Motion math: pure tensor functions (no modules, no I/O) on LivePortrait's keypoint motion."""
 
 from vivify.motion.keypoints import transform_keypoints
+from vivify.motion.relative import (
+    KeypointInfo,
+    absolute_keypoints,
+    expression_friendly,
+    hull_motion_multiplier,
+    relative_keypoints,
+)
 from vivify.motion.retarget import eye_ratios_203, lip_ratio_203
 from vivify.motion.rotation import bins_to_degrees, rotation_matrix
 from vivify.motion.stitching import eye_retarget_delta, lip_retarget_delta, stitch
 
 __all__ = [
+    "KeypointInfo",
+    "absolute_keypoints",
+    "expression_friendly",
+    "hull_motion_multiplier",
+    "relative_keypoints",
     "bins_to_degrees",
     "eye_ratios_203",
     "eye_retarget_delta",
