@@ -32,3 +32,18 @@ def detector():
 
     with MediaPipeFaceDetector() as det:
         yield det
+
+
+def pytest_terminal_summary(terminalreporter, config) -> None:
+    """Print the error of every tensor compared by the parity tests beside its tolerance."""
+    results = getattr(config, "parity_results", [])
+    if not results:
+        return
+    terminalreporter.section("parity: measured error / tolerance per tensor")
+    for name, key, res, tol in results:
+        second = "frac_diff" if "frac_diff" in res else "rel_l2"
+        line = (
+            f"max_abs {res['max_abs']:.1e} / {tol['max_abs']:.0e}  "
+            f"{second} {res[second]:.1e} / {tol[second]:.0e}"
+        )
+        terminalreporter.write_line(f"{name:28s} {key:42s} {line}")

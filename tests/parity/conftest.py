@@ -35,8 +35,9 @@ def _slice(spec: str) -> tuple:
 class ParityFixture:
     """One fixture file (e.g. 'warping_module') with its meta data and comparison rules."""
 
-    def __init__(self, root: Path, name: str, meta: dict) -> None:
+    def __init__(self, root: Path, name: str, meta: dict, results: list | None = None) -> None:
         self.root, self.name, self.meta = root, name, meta
+        self.results = [] if results is None else results  # (fixture, key, measured, tolerance)
         self.arrays = np.load(root / f"{name}.npz", allow_pickle=False)
         self.spec = meta["fixtures"][name]
 
@@ -45,7 +46,7 @@ class ParityFixture:
         info = self.spec["arrays"].get(key, {})
         if key not in self.arrays.files and "link" in info:
             other, other_key = info["link"].split(":")
-            return ParityFixture(self.root, other, self.meta)[other_key]
+            return ParityFixture(self.root, other, self.meta, self.results)[other_key]
         return self.arrays[key]
 
     def tensor(self, key: str) -> torch.Tensor:
@@ -77,6 +78,7 @@ class ParityFixture:
         if ref.dtype == np.uint8:
             diff = np.abs(got.astype(np.int64) - ref.astype(np.int64))
             res = {"max_abs": int(diff.max()), "frac_diff": float((diff > 0).mean())}
+            self.results.append((self.name, key, res, tol))
             assert res["max_abs"] <= tol["max_abs"] and res["frac_diff"] <= tol["frac_diff"], (
                 f"{key}: {res} vs {tol}"
             )
@@ -90,6 +92,7 @@ class ParityFixture:
             "max_abs": float(err.max()),
             "rel_l2": float(np.linalg.norm(err) / max(np.linalg.norm(r), 1e-30)),
         }
+        self.results.append((self.name, key, res, tol))
         assert res["max_abs"] <= tol["max_abs"] and res["rel_l2"] <= tol["rel_l2"], f"{key}: {res} vs {tol}"
         return res
 
@@ -108,9 +111,16 @@ def fixtures_meta(fixtures_root) -> dict:
 
 
 @pytest.fixture(scope="session")
-def parity(fixtures_root, fixtures_meta):
-    """Factory: ``parity('warping_module')`` -> :class:`ParityFixture`."""
-    return lambda name: ParityFixture(fixtures_root, name, fixtures_meta)
+def parity(fixtures_root, fixtures_meta, pytestconfig):
+    """Factory: ``parity('warping_module')`` -> :class:`ParityFixture`.
+
+    Every comparison is recorded on ``pytestconfig.parity_results`` and printed at the end of the
+    run by tests/conftest.py.
+    """
+    if not hasattr(pytestconfig, "parity_results"):
+        pytestconfig.parity_results = []
+    results = pytestconfig.parity_results
+    return lambda name: ParityFixture(fixtures_root, name, fixtures_meta, results)
 
 
 @pytest.fixture(scope="session")
