@@ -101,7 +101,7 @@ class ParityFixture:
 def fixtures_root() -> Path:
     root = Path(os.environ.get("VIVIFY_FIXTURES", REFERENCE / "fixtures"))
     if not (root / "meta.json").is_file():
-        pytest.skip(f"reference fixtures not found at {root}")
+        pytest.fail(f"reference fixtures not found at {root} (set VIVIFY_FIXTURES)")
     return root
 
 
@@ -152,3 +152,11 @@ def official_state_dict(test_weights_dir):
         )
 
     return load
+
+
+@pytest.fixture(scope="session")
+def models(test_weights_dir):
+    """The five networks loaded through the public loader from the seeded test weights."""
+    import vivify
+
+    return vivify.load_liveportrait(test_weights_dir)

@@ -7,11 +7,10 @@ import torch
 from vivify.nn.appearance_encoder import AppearanceFeatureExtractor
 
 
-def test_appearance_feature_extractor_matches_official(parity, official_state_dict) -> None:
+def test_appearance_feature_extractor_matches_official(parity, models) -> None:
     fx = parity("appearance_feature_extractor")
-    model = AppearanceFeatureExtractor()
-    model.load_state_dict(official_state_dict("appearance_feature_extractor.pth"), strict=True)
-    model.eval()
+    model = models.appearance_feature_extractor
+    assert isinstance(model, AppearanceFeatureExtractor) and not model.training
 
     # Every mid__* entry names the submodule whose output it stores (e.g. "down_blocks.0").
     captured: dict[str, torch.Tensor] = {}

@@ -14,10 +14,10 @@ HEADS = ("pitch", "yaw", "roll", "t", "exp", "scale", "kp")
 
 
 @pytest.fixture(scope="module")
-def model(official_state_dict) -> MotionExtractor:
-    net = MotionExtractor(MotionExtractorConfig())
-    net.load_state_dict(official_state_dict("motion_extractor.pth"), strict=True)
-    return net.eval()
+def model(models) -> MotionExtractor:
+    net = models.motion_extractor
+    assert isinstance(net, MotionExtractor) and net.config == MotionExtractorConfig() and not net.training
+    return net
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-import vivify
 from vivify.motion import lip_ratio_203, lip_retarget_delta, stitch
 from vivify.motion.relative import (
     KeypointInfo,
@@ -24,10 +23,9 @@ def _images(u8: np.ndarray) -> torch.Tensor:
 
 
 @pytest.fixture(scope="module")
-def run(parity, test_weights_dir):
+def run(parity, models):
     torch.set_grad_enabled(False)
     fx = parity("pipeline")
-    models = vivify.load_liveportrait(test_weights_dir)
     src = KeypointInfo.from_raw(models.motion_extractor(_images(fx["in__source_crop_256"])))
     crops = fx["in__driving_crops_256"]
     drv = [

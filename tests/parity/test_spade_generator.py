@@ -7,11 +7,10 @@ import torch
 from vivify.nn.spade_decoder import SPADEGenerator
 
 
-def test_spade_generator_matches_official(parity, official_state_dict) -> None:
+def test_spade_generator_matches_official(parity, models) -> None:
     fixture = parity("spade_generator")
-    model = SPADEGenerator()
-    model.load_state_dict(official_state_dict("spade_generator.pth"), strict=True)
-    model.eval()
+    model = models.spade_generator
+    assert isinstance(model, SPADEGenerator) and not model.training
 
     # probes: outputs of the named submodules ("conv_img" = pixel-shuffled logits)
     probes: dict[str, torch.Tensor] = {}

@@ -25,11 +25,10 @@ def _sources(result: WarpingOutput, third: torch.Tensor) -> dict[str, torch.Tens
     }
 
 
-def test_warping_module_matches_official(parity, official_state_dict) -> None:
+def test_warping_module_matches_official(parity, models) -> None:
     fx = parity("warping_module")
-    model = WarpingModule()
-    model.load_state_dict(official_state_dict("warping_module.pth"), strict=True)
-    model.eval()
+    model = models.warping_module
+    assert isinstance(model, WarpingModule) and not model.training
 
     captured: dict[str, torch.Tensor] = {}
     model.third.register_forward_hook(lambda _m, _i, out: captured.__setitem__("third", out))
