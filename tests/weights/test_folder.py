@@ -151,3 +151,32 @@ def test_default_location_and_env(tmp_path, monkeypatch):
     assert default_weights_dir() == tmp_path / "mine"
     with pytest.raises(WeightsNotFoundError, match="vivify weights download"):
         resolve_weights_dir()
+
+
+def test_check_cli_on_four_kinds_of_damage(weights, tmp_path, monkeypatch, capsys):
+    """Wrong shape, missing file, truncated file, code-executing pickle: one clear line each."""
+    import shutil
+
+    from vivify.cli.main import main
+
+    bad = tmp_path / "bad"
+    shutil.copytree(weights, bad)
+    base = bad / "liveportrait" / "base_models"
+    sd = torch.load(base / "motion_extractor.pth", weights_only=True)
+    sd["detector.fc_kp.weight"] = torch.zeros(2, 2)
+    torch.save(sd, base / "motion_extractor.pth")
+    (base / "spade_generator.pth").unlink()
+    data = (base / "warping_module.pth").read_bytes()
+    (base / "warping_module.pth").write_bytes(data[: len(data) // 3])
+    torch.save({"payload": _Evil()}, base / "appearance_feature_extractor.pth")
+    monkeypatch.chdir(tmp_path)
+    code = main(["weights", "check", str(bad)])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert not (tmp_path / "PWNED").exists()
+    lines = out.splitlines()
+    assert sum(line.startswith("PROBLEM") for line in lines) == 4
+    assert "wrong shape/dtype: detector.fc_kp.weight: (2, 2)" in out
+    assert out.count("not a readable tensor checkpoint") == 2
+    assert "missing" in out
+    assert err.strip() == f"vivify: error: {bad}: 4 of 5 weight files have problems"
