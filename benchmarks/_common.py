@@ -8,11 +8,12 @@ import platform
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 #: The shared real media (``../shared/data`` from the repository root).
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
@@ -44,7 +45,18 @@ def cpu_name() -> str:
 def device_line() -> str:
     """One line describing where the numbers were measured."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"Device: {cpu_name()}, {cores} cores available, Python {platform.python_version()}, no GPU used"
+    return (
+        f"Device: {cpu_name()}, {cores} cores available, Python {platform.python_version()}, no GPU used; "
+        f"{load_note()} at start"
+    )
+
+
+def load_note() -> str:
+    """The 1-minute load average: other processes on this small machine skew the timings."""
+    try:
+        return f"load average {os.getloadavg()[0]:.2f}"
+    except OSError:
+        return "load average unknown"
 
 
 def now() -> float:
@@ -52,22 +64,20 @@ def now() -> float:
     return time.perf_counter()
 
 
-def timed(fn: Callable[[], T]) -> tuple[T, float]:
-    """Call ``fn()`` once; return its result and the elapsed milliseconds."""
+def timed(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> tuple[T, float]:
+    """Call ``fn(*args, **kwargs)`` once; return its result and the elapsed milliseconds."""
     t0 = time.perf_counter()
-    result = fn()
+    result = fn(*args, **kwargs)
     return result, (time.perf_counter() - t0) * 1000.0
 
 
-def best_of(fn: Callable[[], T], repeats: int, warmup: int = 1) -> tuple[T, float]:
-    """Call ``fn()`` ``warmup`` times untimed, then ``repeats`` times timed; return the last result
-    and the median milliseconds."""
-    for _ in range(warmup):
-        fn()
+def best_of(repeats: int, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> tuple[T, float]:
+    """Call ``fn(*args, **kwargs)`` once untimed (warm-up), then ``repeats`` times timed; return the
+    last result and the median milliseconds."""
+    result: Any = fn(*args, **kwargs)
     times: list[float] = []
-    result: Any = None
     for _ in range(max(1, repeats)):
-        result, ms = timed(fn)
+        result, ms = timed(fn, *args, **kwargs)
         times.append(ms)
     return result, median(times)
 
@@ -89,7 +99,7 @@ def fmt(value: Any, digits: int = 1) -> str:
             return "-"
         if np.isinf(value):
             return "inf"
-        return f"{value:.{digits}f}"
+        return f"{round(float(value), digits) + 0.0:.{digits}f}"  # + 0.0: no "-0.0"
     return str(value)
 
 
