@@ -22,6 +22,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from vivify.errors import InputError
 from vivify.io.atomic import atomic_path
+from vivify.io.files import check_readable_file
 
 logger = logging.getLogger(__name__)
 
@@ -41,16 +42,6 @@ _SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"
 def is_image_file(path: str | Path) -> bool:
     """Whether ``path`` has a still-image extension (by name only; see ``media.media_kind``)."""
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
-
-
-def _check_readable_file(path: Path) -> None:
-    """Raise ``InputError`` unless ``path`` is an existing, non-empty regular file."""
-    if not path.exists():
-        raise InputError("file not found", path)
-    if path.is_dir():
-        raise InputError("is a folder, not a file", path)
-    if path.stat().st_size == 0:
-        raise InputError("file is empty (0 bytes)", path)
 
 
 def _scale_16bit(values: np.ndarray) -> np.ndarray:
@@ -112,7 +103,7 @@ def load_image(path: str | Path) -> np.ndarray:
             truncated image, or more than ``MAX_PIXELS`` pixels.
     """
     path = Path(path)
-    _check_readable_file(path)
+    check_readable_file(path)
     img = _decode(path)
     try:
         img = ImageOps.exif_transpose(img)

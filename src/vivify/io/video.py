@@ -43,6 +43,7 @@ from av.video.reformatter import Interpolation
 
 from vivify.errors import InputError
 from vivify.io.atomic import atomic_path
+from vivify.io.files import check_readable_file
 
 logger = logging.getLogger(__name__)
 
@@ -112,19 +113,9 @@ class VideoInfo:
 # --------------------------------------------------------------------------------------------
 
 
-def _check_file(path: Path) -> None:
-    """Raise ``InputError`` unless ``path`` is an existing, non-empty regular file."""
-    if not path.exists():
-        raise InputError("file not found", path)
-    if path.is_dir():
-        raise InputError("is a folder, not a file", path)
-    if path.stat().st_size == 0:
-        raise InputError("file is empty (0 bytes)", path)
-
-
 def _open_container(path: Path) -> av.container.InputContainer:
     """Open ``path`` for demuxing, mapping FFmpeg's errors to one-line ``InputError``s."""
-    _check_file(path)
+    check_readable_file(path)
     try:
         return av.open(str(path), "r")
     except PermissionError as exc:
@@ -557,7 +548,7 @@ class VideoWriter:
         self.fps = _to_fraction(fps)
         self.audio_from = None if audio_from is None else Path(audio_from)
         if self.audio_from is not None:
-            _check_file(self.audio_from)  # fail before any encoding work is done
+            check_readable_file(self.audio_from)  # fail before any encoding work is done
         self.crf = crf
         self.preset = preset
         self.n_frames = 0
