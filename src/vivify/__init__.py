@@ -8,6 +8,7 @@ except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
 from vivify.errors import InputError, NoFaceError, UserError, VivifyError
+from vivify.pipeline import AnimationOptions, Animator
 
 
 def load_liveportrait(*args, **kwargs):
@@ -17,4 +18,13 @@ def load_liveportrait(*args, **kwargs):
     return _load(*args, **kwargs)
 
 
-__all__ = ["InputError", "NoFaceError", "UserError", "VivifyError", "__version__", "load_liveportrait"]
+__all__ = [
+    "AnimationOptions",
+    "Animator",
+    "InputError",
+    "NoFaceError",
+    "UserError",
+    "VivifyError",
+    "__version__",
+    "load_liveportrait",
+]

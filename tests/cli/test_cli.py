@@ -7,6 +7,7 @@ import pytest
 
 from vivify import __version__
 from vivify.cli.main import main
+from vivify.io import probe_video
 
 
 def run(capsys, *argv):
@@ -104,16 +105,26 @@ def test_unexpected_failure_exit_1(capsys, monkeypatch, shared_data):
     assert code == 1 and "Traceback" in err
 
 
-def test_demo_writes_picture(capsys, tmp_path):
-    from vivify.io import load_image
-
-    out_path = tmp_path / "demo.png"
+def test_demo_and_animate_commands(capsys, tmp_path, shared_data):
+    out_path = tmp_path / "demo.mp4"
     code, out, err = run(capsys, "demo", "-o", str(out_path))
     assert code == 0, err
-    assert "478 landmarks" in out and str(out_path) in out
-    image = load_image(out_path)
-    assert image.shape == (512, 1024, 3)
-    assert [p.name for p in tmp_path.iterdir()] == ["demo.png"]  # no temp files left
+    assert str(out_path) in out and probe_video(out_path).n_frames == 150
+    assert [p.name for p in tmp_path.iterdir()] == ["demo.mp4"]  # no temp files left
+    anim = tmp_path / "a.mp4"
+    src, drv = shared_data / "portraits" / "s5.jpg", shared_data / "driving" / "d3.mp4"
+    code, out, err = run(
+        capsys, "animate", "-s", str(src), "-d", str(drv), "-o", str(anim), "--max-frames", "5"
+    )
+    assert code == 0, err
+    assert f"wrote {anim}" in out and probe_video(anim).n_frames == 5
+    code, _, err = run(capsys, "animate", "-s", "nope.jpg", "-d", str(anim), "-o", str(tmp_path / "x.mp4"))
+    assert code == 2 and err.strip() == "vivify: error: nope.jpg: file not found"
+    tpl = tmp_path / "m.npz"
+    code, out, _ = run(
+        capsys, "template", str(shared_data / "driving" / "d0.mp4"), "-o", str(tpl), "--max-frames", "8"
+    )
+    assert code == 0 and "8 frames" in out and tpl.exists()
 
 
 def test_weights_check_reports_missing_folder(capsys, tmp_path):

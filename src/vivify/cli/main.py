@@ -13,10 +13,16 @@ import traceback
 from collections.abc import Sequence
 
 from vivify import __version__
-from vivify.cli import demo, inspect, weights
+from vivify.cli import animate, demo, inspect, template, weights
 from vivify.errors import UserError
 
-SUBCOMMANDS = {"inspect": inspect, "demo": demo, "weights": weights}
+SUBCOMMANDS = {
+    "animate": animate,
+    "demo": demo,
+    "template": template,
+    "inspect": inspect,
+    "weights": weights,
+}
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 

@@ -1,0 +1,25 @@
+"""``vivify template DRIVING -o motion.npz``: record per-frame motion (no pixels) to share or reuse."""
+
+from __future__ import annotations
+
+import argparse
+
+from vivify.face import MediaPipeFaceDetector
+from vivify.pipeline import DrivingSource, record_template, save_template
+
+
+def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
+    p = sub.add_parser(name, help="record a driving video's motion as a template (.npz, no pixels)")
+    p.add_argument("driving", help="driving video or image")
+    p.add_argument("-o", "--output", required=True, help="template file (.npz)")
+    p.add_argument("--max-frames", type=int, default=None, metavar="N")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    with MediaPipeFaceDetector() as detector:
+        template = record_template(DrivingSource(args.driving, detector, max_frames=args.max_frames))
+    path = save_template(args.output, template)
+    found = int(template.valid.sum())
+    print(f"wrote {path}: {len(template)} frames at {template.fps:g} fps, face in {found}")
+    return 0

@@ -1,0 +1,215 @@
+"""Motion transfer on 478-point face meshes, in a normalised face frame (weight-free backend).
+
+Each face is split into a rigid pose (similarity transform of the canonical face onto its
+expression-stable points) and a shape in canonical units (what is left: the expression). Driving
+motion is the change of pose and shape since a reference frame; it is applied to the source's own
+pose and shape, so a small face is driven by a large one at its own scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from vivify.face import landmarks as L
+from vivify.face.geometry import canonical_face, similarity_fit, to_right_handed
+
+Region = Literal["all", "exp", "pose", "lips", "eyes"]
+
+_LIPS = (
+    0,
+    11,
+    12,
+    13,
+    14,
+    15,
+    16,
+    17,
+    37,
+    39,
+    40,
+    61,
+    72,
+    73,
+    74,
+    76,
+    77,
+    78,
+    80,
+    81,
+    82,
+    84,
+    85,
+    86,
+    87,
+    88,
+    89,
+    90,
+    91,
+    95,
+    146,
+    178,
+    179,
+    180,
+    181,
+    183,
+    184,
+    185,
+    191,
+    267,
+    269,
+    270,
+    291,
+    302,
+    303,
+    304,
+    306,
+    307,
+    308,
+    310,
+    311,
+    312,
+    314,
+    315,
+    316,
+    317,
+    318,
+    319,
+    320,
+    321,
+    324,
+    325,
+    375,
+    402,
+    403,
+    404,
+    405,
+    407,
+    408,
+    409,
+    415,
+    32,
+    140,
+    148,
+    149,
+    150,
+    152,
+    170,
+    171,
+    175,
+    176,
+    377,
+    378,
+    379,
+    396,
+    400,
+    262,
+    369,
+    395,
+    394,
+    199,
+    200,
+    201,
+    208,
+    428,
+    18,
+    83,
+    313,
+    406,
+    182,
+    106,
+    335,
+)  # fmt: skip  (lips, plus the chin that follows the jaw)
+_EYES = tuple(
+    sorted(
+        set(range(468, 478))
+        | {33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246, 130, 25, 110, 24,
+           23, 22, 26, 112, 243, 190, 56, 28, 27, 29, 30, 247, 226, 31, 228, 229, 230, 231, 232, 233}
+        | {263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466, 359, 255, 339,
+           254, 253, 252, 256, 341, 463, 414, 286, 258, 257, 259, 260, 467, 446, 261, 448, 449, 450, 451,
+           452, 453}
+    )
+)  # fmt: skip
+REGION_POINTS = {"lips": np.array(_LIPS), "eyes": np.array(_EYES)}
+
+
+@dataclass(frozen=True)
+class FacePose:
+    """Similarity transform canonical face → face, right-handed (x right, y up, z to camera)."""
+
+    scale: float
+    rotation: np.ndarray  # (3, 3)
+    translation: np.ndarray  # (3,)
+
+
+def decompose(points: np.ndarray) -> tuple[FacePose, np.ndarray]:
+    """Split image-convention landmarks (478, 3) into a pose and a (478, 3) canonical-unit shape."""
+    p = to_right_handed(points)
+    idx = np.asarray(L.STABLE)
+    s, r, t = similarity_fit(canonical_face()[idx], p[idx])
+    return FacePose(s, r, t), (p - t) @ r / s
+
+
+def compose(pose: FacePose, shape: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`decompose`: (478, 3) image-convention landmarks (float32)."""
+    p = pose.scale * shape @ pose.rotation.T + pose.translation
+    return (p * np.array([1.0, -1.0, -1.0])).astype(np.float32)
+
+
+def _masked(delta: np.ndarray, region: Region) -> np.ndarray:
+    if region in REGION_POINTS:
+        out = np.zeros_like(delta)
+        out[REGION_POINTS[region]] = delta[REGION_POINTS[region]]
+        return out
+    return delta
+
+
+def transfer(
+    source: np.ndarray,
+    driving: np.ndarray,
+    reference: np.ndarray | None = None,
+    relative: bool = True,
+    region: Region = "all",
+    multiplier: float = 1.0,
+) -> np.ndarray:
+    """The source's landmarks moved the way the driving face moves.
+
+    Args:
+        source: (478, 3) source landmarks (image convention).
+        driving: (478, 3) driving landmarks for this frame.
+        reference: (478, 3) driving landmarks of the reference frame (relative mode).
+        relative: transfer the change since ``reference`` (True) or the driving expression and
+            head rotation themselves (False).
+        region: "all", "exp" (expression only), "pose" (head only), "lips" or "eyes".
+        multiplier: scales the transferred motion.
+
+    Returns:
+        (478, 3) float32 target landmarks for the source face.
+    """
+    pose_s, shape_s = decompose(source)
+    pose_d, shape_d = decompose(driving)
+    moves_pose = region in ("all", "pose")
+    moves_shape = region != "pose"
+    if relative:
+        if reference is None:
+            raise ValueError("relative motion needs a reference frame")
+        pose_0, shape_0 = decompose(reference)
+        delta = _masked(shape_d - shape_0, region) if moves_shape else 0.0
+        shape = shape_s + multiplier * delta
+        if not moves_pose:
+            return compose(pose_s, shape)
+        turn = Rotation.from_matrix(pose_d.rotation @ pose_0.rotation.T).as_rotvec() * multiplier
+        rotation = Rotation.from_rotvec(turn).as_matrix() @ pose_s.rotation
+        ratio = pose_s.scale / pose_0.scale
+        scale = pose_s.scale * (pose_d.scale / pose_0.scale) ** multiplier
+        translation = pose_s.translation + multiplier * ratio * (pose_d.translation - pose_0.translation)
+        return compose(FacePose(scale, rotation, translation), shape)
+    shape = shape_s + (_masked(shape_d - shape_s, region) if moves_shape else 0.0) * multiplier
+    if not moves_pose:
+        return compose(pose_s, shape)
+    turn = Rotation.from_matrix(pose_d.rotation @ pose_s.rotation.T).as_rotvec() * multiplier
+    return compose(FacePose(pose_s.scale, Rotation.from_rotvec(turn).as_matrix() @ pose_s.rotation,
+                            pose_s.translation), shape)  # fmt: skip

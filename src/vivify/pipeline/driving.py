@@ -1,0 +1,96 @@
+"""Driving motion sources: a video, a single image or a motion template, as one frame stream."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vivify.errors import NoFaceError
+from vivify.face.detect import FaceDetector, find_face
+from vivify.face.track import FaceTracker
+from vivify.io import VideoReader, load_image, media_kind, probe_video
+from vivify.pipeline.templates import MotionTemplate, load_template
+
+
+@dataclass
+class DrivingFrame:
+    """One driving frame: its landmarks (None when the face was lost) and pixels (None for templates)."""
+
+    index: int
+    landmarks: np.ndarray | None
+    image: np.ndarray | None
+
+
+class DrivingSource:
+    """A driving input opened for streaming.
+
+    Args:
+        path: a video, an image, or a ``.npz`` motion template.
+        detector: face detector (videos and images).
+        max_frames: stop after this many frames.
+    """
+
+    def __init__(self, path: str | Path, detector: FaceDetector, max_frames: int | None = None) -> None:
+        self.path = Path(path)
+        self.detector = detector
+        self.max_frames = max_frames
+        self.audio_path: Path | None = None
+        self._template: MotionTemplate | None = None
+        if self.path.suffix.lower() == ".npz":
+            self.kind = "template"
+            self._template = load_template(self.path)
+            self.fps = self._template.fps
+            total = len(self._template)
+        elif media_kind(self.path) == "image":
+            self.kind, self.fps, total = "image", 25.0, 1
+        else:
+            info = probe_video(self.path)
+            self.kind, self.fps, total = "video", info.fps, info.n_frames
+            self.audio_path = self.path if info.has_audio else None
+        self.n_frames = total if max_frames is None else min(total, max_frames)
+
+    @classmethod
+    def from_template(
+        cls, template: MotionTemplate, name: str = "template", max_frames: int | None = None
+    ) -> DrivingSource:
+        """A driving source over an in-memory template (e.g. the built-in procedural one)."""
+        src = cls.__new__(cls)
+        src.path, src.detector, src.max_frames, src.audio_path = Path(name), None, max_frames, None
+        src.kind, src._template, src.fps = "template", template, template.fps
+        src.n_frames = len(template) if max_frames is None else min(len(template), max_frames)
+        return src
+
+    def __len__(self) -> int:
+        return self.n_frames
+
+    def __iter__(self) -> Iterator[DrivingFrame]:
+        if self.kind == "template":
+            assert self._template is not None
+            for i, lm in enumerate(self._template.landmarks[: self.n_frames]):
+                yield DrivingFrame(i, None if np.isnan(lm).any() else lm, None)
+        elif self.kind == "image":
+            image = load_image(self.path)
+            yield DrivingFrame(0, find_face(image, self.detector, path=self.path).landmarks, image)
+        else:
+            tracker = FaceTracker(self.detector, fps=self.fps)
+            with VideoReader(self.path, max_frames=self.max_frames) as reader:
+                for i, frame in enumerate(reader):
+                    tracked = tracker.update(frame)
+                    yield DrivingFrame(i, None if tracked is None else tracked.face.landmarks, frame)
+
+
+def record_template(source: DrivingSource) -> MotionTemplate:
+    """Track a driving video or image into a template (NaN rows where the face is lost)."""
+    rows, size = [], None
+    for frame in source:
+        if frame.image is not None:
+            size = frame.image.shape[:2]
+        rows.append(np.full((478, 3), np.nan, np.float32) if frame.landmarks is None else frame.landmarks)
+    landmarks = np.stack(rows).astype(np.float32)
+    if np.isnan(landmarks).all():
+        raise NoFaceError("no face found in any driving frame", source.path)
+    meta = {"source": source.path.name, "frame_size": list(size) if size else None}
+    return MotionTemplate(landmarks, source.fps, meta)

@@ -1,0 +1,49 @@
+import numpy as np
+import pytest
+
+from vivify.backends import MeshWarpBackend, load_backend
+from vivify.errors import UserError
+from vivify.io import load_image
+
+
+@pytest.fixture(scope="module")
+def prepared(shared_data, detector):
+    image = load_image(shared_data / "portraits" / "s5.jpg")
+    face = detector.detect(image)[0]
+    backend = MeshWarpBackend()
+    return backend, backend.prepare(image, face), image, face
+
+
+def test_rest_pose_renders_the_source_exactly(prepared):
+    backend, state, image, face = prepared
+    assert np.array_equal(backend.render(state, face.landmarks), image)
+
+
+def test_motion_stays_inside_the_working_region(prepared):
+    backend, state, image, face = prepared
+    target = face.landmarks.copy()
+    target[:, 0] += 6  # shift the face right
+    out = backend.render(state, target)
+    x0, y0, x1, y1 = state.region
+    outside = np.ones(image.shape[:2], bool)
+    outside[y0:y1, x0:x1] = False
+    assert np.array_equal(out[outside], image[outside])
+    assert np.abs(out.astype(int) - image).max() > 30  # but the face did move
+
+
+def test_open_mouth_gets_a_dark_cavity(prepared):
+    backend, state, image, face = prepared
+    target = face.landmarks.copy()
+    lower = [14, 87, 178, 88, 95, 317, 402, 318, 324, 17, 84, 181, 91, 146, 314, 405, 321, 375]
+    drop = 0.12 * face.size
+    target[lower, 1] += drop
+    target[[152, 148, 176, 149, 150, 377, 400, 378, 379, 175, 199, 200, 18], 1] += drop
+    out = backend.render(state, target)
+    cx, cy = target[[13, 14], :2].mean(axis=0).astype(int)
+    assert out[cy, cx].mean() < 0.6 * image[cy, cx].mean()
+
+
+def test_backend_choice():
+    assert load_backend("auto").name == "mesh"
+    with pytest.raises(UserError, match="not available"):
+        load_backend("neural")

@@ -1,0 +1,65 @@
+import numpy as np
+import pytest
+
+from vivify.face.geometry import canonical_face, euler_to_rotation, head_pose, lip_open
+from vivify.motion.mesh import REGION_POINTS, compose, decompose, transfer
+
+
+def _face(rot=(0, 0, 0), scale=100.0, offset=(300.0, 250.0), shape=None):
+    c = canonical_face() if shape is None else shape
+    p = c @ euler_to_rotation(*rot).T * scale * np.array([1, -1, -1])
+    p[:, :2] += offset
+    return p.astype(np.float32)
+
+
+def test_decompose_compose_round_trip():
+    face = _face((10, -5, 3), 80, (200, 150))
+    pose, shape = decompose(face)
+    assert pose.scale == pytest.approx(80, rel=1e-4)
+    assert np.allclose(compose(pose, shape), face, atol=1e-3)
+
+
+def test_no_motion_keeps_the_source():
+    src, drv = _face(scale=50, offset=(100, 90)), _face((3, 2, 1))
+    assert np.allclose(transfer(src, drv, drv), src, atol=1e-3)
+
+
+def test_head_turn_is_transferred_at_source_scale():
+    src = _face(scale=50, offset=(100, 90))
+    out = transfer(src, _face((20, 0, 0)), _face())
+    assert head_pose(out) == pytest.approx((20, 0, 0), abs=1e-3)
+    assert np.linalg.norm(out[33] - out[263]) == pytest.approx(np.linalg.norm(src[33] - src[263]), rel=1e-3)
+
+
+def _open_mouth():
+    c = canonical_face().copy()
+    c[14, 1] -= 0.3  # lower inner lip down
+    return c
+
+
+def test_expression_and_regions():
+    src, ref = _face(scale=60), _face()
+    drv = _face((15, 0, 0), shape=_open_mouth())
+    assert lip_open(transfer(src, drv, ref)) > lip_open(src) + 0.1
+    pose_only = transfer(src, drv, ref, region="pose")
+    assert np.allclose(decompose(pose_only)[1], decompose(src)[1], atol=1e-4)  # expression untouched
+    assert head_pose(pose_only)[0] == pytest.approx(15, abs=1e-3)
+    exp_only = transfer(src, drv, ref, region="exp")
+    assert head_pose(exp_only)[0] == pytest.approx(0, abs=0.5)
+    lips = transfer(src, drv, ref, region="lips")
+    moved = np.flatnonzero(np.abs(lips - src).max(axis=1) > 1e-3)
+    assert set(moved) <= set(REGION_POINTS["lips"].tolist()) and 14 in moved
+    eyes = transfer(src, drv, ref, region="eyes")
+    assert np.allclose(eyes[14], src[14], atol=1e-3)
+
+
+def test_multiplier_and_absolute():
+    src, ref, drv = _face(scale=60), _face(), _face((10, 0, 0), shape=_open_mouth())
+    assert np.allclose(transfer(src, drv, ref, multiplier=0.0), src, atol=1e-3)
+    assert head_pose(transfer(src, drv, ref, multiplier=2.0))[0] == pytest.approx(20, abs=1e-3)
+    turned_src = _face((-10, 0, 0), scale=60)
+    absolute = transfer(turned_src, drv, relative=False)
+    assert head_pose(absolute)[0] == pytest.approx(10, abs=1e-3)
+    assert lip_open(absolute) > lip_open(turned_src) + 0.1
+    with pytest.raises(ValueError):
+        transfer(src, drv, None)
