@@ -81,7 +81,9 @@ def _summary(face) -> FaceSummary:
 def inspect_image(path: str | Path, detector: FaceDetector | None = None) -> ImageReport:
     """Faces found in an image, largest first."""
     image = load_image(path)
-    detector = detector or MediaPipeFaceDetector()
+    if detector is None:
+        with MediaPipeFaceDetector() as own:
+            return inspect_image(path, own)
     faces = detector.detect(image)
     return ImageReport(str(path), image.shape[1], image.shape[0], [_summary(f) for f in faces])
 
@@ -101,8 +103,10 @@ def inspect_video(
     path: str | Path, detector: FaceDetector | None = None, max_frames: int | None = None, face_index: int = 0
 ) -> VideoReport:
     """Video properties and per-frame coverage of the tracked face."""
+    if detector is None:
+        with MediaPipeFaceDetector() as own:
+            return inspect_video(path, own, max_frames, face_index)
     info = probe_video(path)
-    detector = detector or MediaPipeFaceDetector()
     tracker = FaceTracker(detector, face_index=face_index, fps=info.fps, smoothing=None)
     found: list[bool] = []
     start = time.perf_counter()

@@ -132,3 +132,14 @@ def test_weights_check_reports_missing_folder(capsys, tmp_path):
     assert code == 2
     assert out.count("PROBLEM") == 5 and "missing" in out
     assert err.strip() == f"vivify: error: {tmp_path}: 5 of 5 weight files have problems"
+
+
+def test_bad_output_names_and_counts_are_user_errors(capsys, tmp_path, shared_data):
+    code, _, err = run(capsys, "demo", "-o", str(tmp_path / "out.txt"))
+    assert code == 2 and "output must be a video file" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run(capsys, "inspect", "--max-frames", "-1", str(shared_data / "driving" / "d0.mp4"))
+    assert code == 2 and "must be at least 1" in err
+    code, _, err = run(
+        capsys, "template", str(shared_data / "driving" / "d0.mp4"), "-o", str(tmp_path / "m.pkl")
+    )
+    assert code == 2 and ".npz" in err

@@ -50,3 +50,16 @@ def test_wrong_shape_is_a_clear_error(test_weights_dir, tmp_path, official_state
     truncated.write_bytes((test_weights_dir / spec.relpath).read_bytes()[:5000])
     with pytest.raises(InputError, match="not a readable tensor checkpoint"):
         load_network(spec, truncated)
+
+
+def test_badly_structured_files_are_input_errors(test_weights_dir, tmp_path, official_state_dict):
+    specs = {s.name: s for s in WEIGHT_FILES}
+    wrapped = tmp_path / "wrapped.pth"
+    torch.save({"state_dict": official_state_dict("warping_module.pth")}, wrapped)
+    with pytest.raises(InputError, match="holds no tensor"):
+        load_network(specs["warping_module"], wrapped)
+    partial = official_state_dict("stitching_retargeting_module.pth")
+    del partial["retarget_shoulder"]
+    torch.save(partial, tmp_path / "s.pth")
+    with pytest.raises(InputError, match="retarget_shoulder"):
+        load_network(specs["stitching_retargeting_module"], tmp_path / "s.pth")

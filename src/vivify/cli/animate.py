@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from vivify.backends import CHOICES
 from vivify.errors import UserError
+from vivify.io import VIDEO_EXTENSIONS
 from vivify.pipeline import AnimationOptions, Animator
 from vivify.pipeline.options import REGIONS
 
@@ -34,14 +36,29 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("--no-paste-back", dest="paste_back", action="store_false", help="output the aligned crop")
     p.add_argument("--concat", action="store_true", help="write source | driving | result side by side")
     p.add_argument("--fps", type=float, default=None, help="output frame rate (default: the driving's)")
-    p.add_argument("--max-frames", type=int, default=None, metavar="N", help="animate at most N frames")
+    p.add_argument(
+        "--max-frames", type=positive_int, default=None, metavar="N", help="animate at most N frames"
+    )
     p.add_argument("--no-audio", dest="keep_audio", action="store_false", help="don't copy the driving audio")
     p.set_defaults(run=run)
 
 
+def check_video_output(path: str) -> None:
+    """Reject an output name the video writer can't produce, before any work is done."""
+    if Path(path).suffix.lower() not in VIDEO_EXTENSIONS:
+        raise UserError(f"output must be a video file ({', '.join(sorted(VIDEO_EXTENSIONS))})", path)
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def run(args: argparse.Namespace) -> int:
-    if args.max_frames is not None and args.max_frames < 1:
-        raise UserError("--max-frames must be at least 1")
+    check_video_output(args.output)
     options = AnimationOptions(
         relative=args.relative, region=args.region, multiplier=args.multiplier,
         reference_frame=args.reference_frame, face_index=args.face_index, paste_back=args.paste_back,

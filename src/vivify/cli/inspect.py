@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 
+from vivify.cli.animate import positive_int
 from vivify.inspection import ImageReport, VideoReport, inspect_media
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p = sub.add_parser(name, help="show the faces vivify finds in an image or video")
     p.add_argument("path", help="image or video file")
-    p.add_argument("--max-frames", type=int, default=None, metavar="N", help="inspect at most N video frames")
+    p.add_argument(
+        "--max-frames", type=positive_int, default=None, metavar="N", help="inspect at most N video frames"
+    )
     p.add_argument("--json", action="store_true", help="print a JSON report")
     p.set_defaults(run=run)
 

@@ -10,7 +10,7 @@ from vivify.motion.relative import (
 )
 from vivify.motion.retarget import eye_ratios_203, lip_ratio_203
 from vivify.motion.rotation import bins_to_degrees, rotation_matrix
-from vivify.motion.stitching import eye_retarget_delta, lip_retarget_delta, stitch
+from vivify.motion.stitching import eye_retarget_delta, lip_retarget_delta, retarget_delta, stitch
 
 __all__ = [
     "KeypointInfo",
@@ -18,6 +18,7 @@ __all__ = [
     "expression_friendly",
     "hull_motion_multiplier",
     "relative_keypoints",
+    "retarget_delta",
     "bins_to_degrees",
     "eye_ratios_203",
     "eye_retarget_delta",

@@ -13,9 +13,10 @@ from typing import Literal
 import numpy as np
 import torch
 
+from vivify.motion.keypoints import transform_keypoints
 from vivify.motion.rotation import bins_to_degrees, rotation_matrix
 
-Region = Literal["all", "exp", "pose", "lips", "eyes"]
+Region = Literal["all", "exp", "pose", "lips", "lip", "eyes"]  # "lip": LivePortrait's spelling
 
 LIP_ROWS = (6, 12, 14, 17, 19, 20)
 EYE_ROWS = (11, 13, 15, 16, 18)
@@ -95,17 +96,6 @@ def _with_rows(base: torch.Tensor, other: torch.Tensor, rows: tuple[int, ...]) -
     return out
 
 
-def _zero_tz(t: torch.Tensor) -> torch.Tensor:
-    return torch.cat([t[:, :2], torch.zeros_like(t[:, 2:])], dim=1)
-
-
-def _compose(
-    kp: torch.Tensor, rot: torch.Tensor, exp: torch.Tensor, scale: torch.Tensor, t: torch.Tensor
-) -> torch.Tensor:
-    """``scale · (kp · R + exp) + t`` with all of t (its z already zeroed)."""
-    return scale[:, :, None] * (kp @ rot + exp) + t[:, None, :]
-
-
 def relative_keypoints(
     source: KeypointInfo,
     driving: KeypointInfo,
@@ -122,43 +112,43 @@ def relative_keypoints(
             :data:`REFERENCE_EXPRESSION`); with it, region "eyes" takes ``exp_s + exp_d``.
 
     Returns:
-        (B, N, 3) keypoints before stitching.
+        (B, N, 3) keypoints before stitching (tz never enters: only tx, ty are added).
     """
     r_s, r_d, r_0 = source.rotation, driving.rotation, anchor.rotation
     exp_0 = anchor.exp if anchor_exp is None else anchor_exp
     r_rel = (r_d @ r_0.transpose(1, 2)) @ r_s
     exp_rel = source.exp + (driving.exp - exp_0)
     scale_rel = source.scale * (driving.scale / anchor.scale)
-    t_rel = _zero_tz(source.t + (driving.t - anchor.t))
+    t_rel = source.t + (driving.t - anchor.t)
     if region == "all":
         rot, exp, scale, t = r_rel, exp_rel, scale_rel, t_rel
     elif region == "exp":
-        rot, exp, scale, t = r_s, exp_rel, source.scale, _zero_tz(source.t)
+        rot, exp, scale, t = r_s, exp_rel, source.scale, source.t
     elif region == "pose":
         rot, exp, scale, t = r_rel, source.exp, source.scale, t_rel
-    elif region in ("lips", "eyes"):
-        rows = LIP_ROWS if region == "lips" else EYE_ROWS
+    elif region in ("lips", "lip", "eyes"):
+        rows = EYE_ROWS if region == "eyes" else LIP_ROWS
         wanted = source.exp + driving.exp if (region == "eyes" and anchor_exp is not None) else exp_rel
-        rot, exp, scale, t = r_s, _with_rows(source.exp, wanted, rows), source.scale, _zero_tz(source.t)
+        rot, exp, scale, t = r_s, _with_rows(source.exp, wanted, rows), source.scale, source.t
     else:
         raise ValueError(f"unknown animation region {region!r}")
-    return _compose(source.kp, rot, exp, scale, t)
+    return transform_keypoints(source.kp, rot, exp, scale, t)
 
 
 def absolute_keypoints(source: KeypointInfo, driving: KeypointInfo, region: Region = "all") -> torch.Tensor:
     """Driving keypoints in absolute mode: the driving pose, the driving expression on selected entries."""
-    if region in ("lips", "eyes"):
-        exp = _with_rows(source.exp, driving.exp, LIP_ROWS if region == "lips" else EYE_ROWS)
-        return _compose(source.kp, source.rotation, exp, source.scale, _zero_tz(source.t))
+    if region in ("lips", "lip", "eyes"):
+        exp = _with_rows(source.exp, driving.exp, EYE_ROWS if region == "eyes" else LIP_ROWS)
+        return transform_keypoints(source.kp, source.rotation, exp, source.scale, source.t)
     exp = source.exp.clone()
     for k, comps in _ABSOLUTE_EXP.items():
         exp[:, k, list(comps)] = driving.exp[:, k, list(comps)]
     if region == "all":
-        return _compose(source.kp, driving.rotation, exp, source.scale, _zero_tz(driving.t))
+        return transform_keypoints(source.kp, driving.rotation, exp, source.scale, driving.t)
     if region == "exp":
-        return _compose(source.kp, source.rotation, exp, source.scale, _zero_tz(source.t))
+        return transform_keypoints(source.kp, source.rotation, exp, source.scale, source.t)
     if region == "pose":
-        return _compose(source.kp, driving.rotation, source.exp, source.scale, _zero_tz(driving.t))
+        return transform_keypoints(source.kp, driving.rotation, source.exp, source.scale, driving.t)
     raise ValueError(f"unknown animation region {region!r}")
 
 

@@ -24,16 +24,20 @@ def stitch(mlp: Mlp, x_s: torch.Tensor, x_d: torch.Tensor) -> torch.Tensor:
     return torch.cat([out[..., :2] + delta[:, None, 3 * n : 3 * n + 2], out[..., 2:]], dim=-1)
 
 
-def eye_retarget_delta(mlp: Mlp, x_s: torch.Tensor, ratios: torch.Tensor) -> torch.Tensor:
-    """δ_eye (B, N, 3) from ``ratios`` (B, 3) = [c_s_left, c_s_right, c_d]."""
+def retarget_delta(mlp: Mlp, x_s: torch.Tensor, ratios: torch.Tensor) -> torch.Tensor:
+    """Keypoint offsets (B, N, 3) from a retargeting MLP.
+
+    Args:
+        mlp: the eye MLP with ``ratios`` (B, 3) = [c_s_left, c_s_right, c_d], or the lip MLP with
+            ``ratios`` (B, 2) = [c_s_lip, c_d_lip].
+        x_s: (B, N, 3) source keypoints.
+    """
     b, n = x_s.shape[:2]
     return mlp(torch.cat([x_s.reshape(b, -1), ratios], dim=1)).reshape(b, n, 3)
 
 
-def lip_retarget_delta(mlp: Mlp, x_s: torch.Tensor, ratios: torch.Tensor) -> torch.Tensor:
-    """δ_lip (B, N, 3) from ``ratios`` (B, 2) = [c_s_lip, c_d_lip]."""
-    b, n = x_s.shape[:2]
-    return mlp(torch.cat([x_s.reshape(b, -1), ratios], dim=1)).reshape(b, n, 3)
+eye_retarget_delta = retarget_delta  # readable names at call sites
+lip_retarget_delta = retarget_delta
 
 
 def apply_multiplier(x_s: torch.Tensor, x_d: torch.Tensor, multiplier: float) -> torch.Tensor:

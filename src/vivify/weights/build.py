@@ -59,7 +59,13 @@ def load_network(spec: WeightFile, path: str | Path, device: str | torch.device 
     """
     build, convert = _BUILDERS[spec.name]
     module = build()
-    state = convert(load_checkpoint(path))
+    try:
+        state = convert(load_checkpoint(path))
+    except KeyError as exc:
+        raise InputError(f"not the official {spec.name} layout ({exc.args[0]})", path) from exc
+    bad = [k for k, v in state.items() if not isinstance(v, torch.Tensor)]
+    if bad:
+        raise InputError(f"not the official {spec.name} layout: {bad[0]!r} holds no tensor", path)
     state = {k: (v.float() if v.dtype == torch.float16 else v) for k, v in state.items()}  # fp16 copies
     try:
         module.load_state_dict(state, strict=True)

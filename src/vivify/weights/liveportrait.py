@@ -17,7 +17,11 @@ def strip_module_prefix(state_dict: Mapping[str, torch.Tensor]) -> dict[str, tor
 def stitching_state_dict(checkpoint: Mapping[str, Mapping[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
     """Flatten the 3-in-1 stitching checkpoint into one state dict of
     :class:`StitchingRetargetingModule` (``stitching.mlp.0.weight``, ``eye.mlp.10.bias``, …)."""
-    missing = [e for e in StitchingRetargetingModule.CHECKPOINT_ENTRIES.values() if e not in checkpoint]
+    missing = [
+        e
+        for e in StitchingRetargetingModule.CHECKPOINT_ENTRIES.values()
+        if not isinstance(checkpoint.get(e), Mapping)
+    ]
     if missing:
         raise KeyError(f"stitching checkpoint lacks {missing}; it has {sorted(checkpoint)}")
     out = {}
