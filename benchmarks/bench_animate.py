@@ -70,9 +70,9 @@ def main() -> None:
                 t4 = time.perf_counter()
                 out.write(result)
                 t5 = time.perf_counter()
-                for name, a, b in (("decode", t, t1), ("track", t1, t2), ("transfer", t2, t3), ("warp", t3, t4),
-                                   ("encode", t4, t5)):  # fmt: skip
-                    stages[name].append(1000 * (b - a))
+                marks = (t, t1, t2, t3, t4, t5)
+                for i, name in enumerate(stages):
+                    stages[name].append(1000 * (marks[i + 1] - marks[i]))
                 n += 1
         total = time.perf_counter() - start
     print(f"portrait {args.portrait} at {image.shape[1]}x{image.shape[0]}, driving {args.driving} "
