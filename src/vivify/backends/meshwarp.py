@@ -115,10 +115,22 @@ class MeshWarpBackend:
             face_size=face.size,
         )
 
+    def __init__(self, map_step: int = 2) -> None:
+        self.map_step = map_step
+
     def _maps(self, state: MeshSource, dst: np.ndarray, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Backward maps (region-sized float32) sending output pixels to source pixels."""
+        """Backward maps (region-sized float32) sending output pixels to source pixels.
+
+        The piecewise-affine displacement is evaluated on a grid ``map_step`` times coarser and
+        interpolated: it is continuous across triangle edges, so this costs little accuracy and
+        saves most of the per-pixel work. Displacement (not position) is interpolated so that a
+        mesh at rest maps every pixel exactly onto itself.
+        """
         x0, y0, x1, y1 = state.region
         rw, rh = x1 - x0, y1 - y0
+        step = self.map_step
+        half = (step - 1) / 2  # coarse pixel u sits at full coordinate step * u + half
+        sw, sh = -(-rw // step), -(-rh // step)
         tri = state.triangles
         d = dst[tri]  # (T, 3, 2) destination triangles
         s = state.src_vertices[tri]
@@ -129,19 +141,19 @@ class MeshWarpBackend:
         affine = np.zeros((len(tri), 2, 3))
         affine[:, 0, 0] = affine[:, 1, 1] = 1.0
         affine[ok] = np.swapaxes(np.linalg.solve(dh[ok], s[ok]), 1, 2)
-        ids = np.full((rh, rw), -1, np.int32)
+        ids = np.full((sh, sw), -1, np.int32)
         # painter's order: far triangles first, so where a turned head folds the mesh (the far
         # cheek sliding behind the nose) the near surface ends up on top
         order = np.argsort(-depth[tri].mean(axis=1))
         shift = 4  # sub-pixel precision for the rasteriser
-        pts = np.round(d * (1 << shift)).astype(np.int32)
+        pts = np.round((d - half) / step * (1 << shift)).astype(np.int32)
         for k in order:
             if ok[k]:
                 cv2.fillConvexPoly(ids, pts[k], int(k), lineType=cv2.LINE_8, shift=shift)
-        gx, gy = np.meshgrid(np.arange(rw, dtype=np.float64), np.arange(rh, dtype=np.float64))
-        a = affine[np.maximum(ids, 0)]  # (rh, rw, 2, 3)
-        map_x = a[..., 0, 0] * gx + a[..., 0, 1] * gy + a[..., 0, 2]
-        map_y = a[..., 1, 0] * gx + a[..., 1, 1] * gy + a[..., 1, 2]
+        gx, gy = np.meshgrid(np.arange(sw) * step + half, np.arange(sh) * step + half)
+        a = affine[np.maximum(ids, 0)]  # (sh, sw, 2, 3)
+        map_x = a[..., 0, 0] * gx + a[..., 0, 1] * gy + a[..., 0, 2] - gx  # displacement
+        map_y = a[..., 1, 0] * gx + a[..., 1, 1] * gy + a[..., 1, 2] - gy
         holes = ids < 0
         if holes.any():
             # folds in the moved mesh leave pixels no triangle covers: give them the map of the
@@ -153,7 +165,11 @@ class MeshWarpBackend:
             if len(covered):
                 nearest = covered[labels[holes] - 1]
                 map_x[holes], map_y[holes] = map_x.ravel()[nearest], map_y.ravel()[nearest]
-        return (map_x + x0).astype(np.float32), (map_y + y0).astype(np.float32)
+        full = (sw * step, sh * step)
+        disp_x = cv2.resize(map_x.astype(np.float32), full, interpolation=cv2.INTER_LINEAR)[:rh, :rw]
+        disp_y = cv2.resize(map_y.astype(np.float32), full, interpolation=cv2.INTER_LINEAR)[:rh, :rw]
+        fx, fy = np.meshgrid(np.arange(rw, dtype=np.float32) + x0, np.arange(rh, dtype=np.float32) + y0)
+        return (fx + disp_x).astype(np.float32), (fy + disp_y).astype(np.float32)
 
     def render(self, state: MeshSource, target: np.ndarray) -> np.ndarray:
         x0, y0, x1, y1 = state.region
