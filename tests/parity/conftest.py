@@ -145,11 +145,12 @@ def test_weights_dir(tmp_path_factory, manifest, fixtures_meta) -> Path:
 def official_state_dict(test_weights_dir):
     """Factory: ``official_state_dict('warping_module.pth')`` -> the file's dict, loaded safely."""
 
+    from vivify.weights import WEIGHT_FILES
+
+    relpaths = {spec.filename: spec.relpath for spec in WEIGHT_FILES}
+
     def load(file: str) -> dict:
-        sub = "retargeting_models" if file.startswith("stitching") else "base_models"
-        return torch.load(
-            test_weights_dir / "liveportrait" / sub / file, map_location="cpu", weights_only=True
-        )
+        return torch.load(test_weights_dir / relpaths[file], map_location="cpu", weights_only=True)
 
     return load
 

@@ -152,11 +152,13 @@ def write_test_weights(manifest: dict, seed: int, out_dir: str | Path) -> dict[s
 
     from vivify.io import atomic_path  # noqa: PLC0415
 
+    from vivify.weights.specs import WEIGHT_FILES  # noqa: PLC0415
+
+    relpaths = {spec.filename: spec.relpath for spec in WEIGHT_FILES}
     out_dir = Path(out_dir)
     digests = {}
     for file, contents in make_test_state_dicts(manifest, seed):
-        sub = "retargeting_models" if file.startswith("stitching") else "base_models"
-        target = out_dir / "liveportrait" / sub / file
+        target = out_dir / relpaths[file]
         if all(isinstance(v, dict) for v in contents.values()):
             obj = {s: {k: torch.from_numpy(v) for k, v in d.items()} for s, d in contents.items()}
         else:
