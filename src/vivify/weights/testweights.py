@@ -151,7 +151,6 @@ def write_test_weights(manifest: dict, seed: int, out_dir: str | Path) -> dict[s
     import torch  # noqa: PLC0415
 
     from vivify.io import atomic_path  # noqa: PLC0415
-
     from vivify.weights.specs import WEIGHT_FILES  # noqa: PLC0415
 
     relpaths = {spec.filename: spec.relpath for spec in WEIGHT_FILES}
