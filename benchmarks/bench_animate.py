@@ -32,6 +32,7 @@ def main() -> None:
     ap.add_argument("--driving", default="d0")
     ap.add_argument("--size", type=int, default=1024)
     ap.add_argument("--frames", type=int, default=60)
+    ap.add_argument("--preset", default="medium", help="x264 preset (medium: the Animator default)")
     args = ap.parse_args()
     image = load_image(args.data / "portraits" / f"{args.portrait}.jpg")
     k = args.size / max(image.shape[:2])
@@ -76,7 +77,7 @@ def main() -> None:
                 n += 1
         total = time.perf_counter() - start
     print(f"portrait {args.portrait} at {image.shape[1]}x{image.shape[0]}, driving {args.driving} "
-          f"({n} frames), mesh backend, CPU; prepare {prepare_ms:.0f} ms once\n")  # fmt: skip
+          f"({n} frames), mesh backend, CPU, x264 {args.preset}; prepare {prepare_ms:.0f} ms once\n")  # fmt: skip
     print("| stage | ms/frame (median) | ms/frame (mean) |")
     print("|---|---:|---:|")
     for name, values in stages.items():
