@@ -76,8 +76,9 @@ def main() -> None:
                     stages[name].append(1000 * (marks[i + 1] - marks[i]))
                 n += 1
         total = time.perf_counter() - start
-    print(f"portrait {args.portrait} at {image.shape[1]}x{image.shape[0]}, driving {args.driving} "
-          f"({n} frames), mesh backend, CPU, x264 {args.preset}; prepare {prepare_ms:.0f} ms once\n")  # fmt: skip
+    size = f"{image.shape[1]}x{image.shape[0]}"
+    print(f"portrait {args.portrait} at {size}, driving {args.driving} ({n} frames), mesh backend, CPU, "
+          f"x264 {args.preset}; prepare {prepare_ms:.0f} ms once\n")  # fmt: skip
     print("| stage | ms/frame (median) | ms/frame (mean) |")
     print("|---|---:|---:|")
     for name, values in stages.items():
