@@ -19,7 +19,7 @@ from vivify.face import landmarks as L
 from vivify.face.geometry import lip_open
 from vivify.face.types import Face
 
-_RING_SCALE = 1.35  # fixed ring around the face oval: the warp fades to identity there
+_RING_SCALE = 1.22  # fixed ring around the face oval: the warp fades to identity there
 _REGION_SCALE = 1.15  # working region around the ring
 _INNER_LIPS = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95)
 
