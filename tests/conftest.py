@@ -7,22 +7,36 @@ from pathlib import Path
 import pytest
 
 
+def _shared(name: str) -> Path:
+    """A folder of ``../shared`` beside the repo root; skip the test if it is absent."""
+    path = Path(__file__).resolve().parents[1] / ".." / "shared" / name
+    if not path.is_dir():
+        pytest.skip(f"shared {name} not found at {path}")
+    return path
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """The real test media folder (``../shared/data`` from the repo root); skip if absent."""
-    path = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-    if not path.is_dir():
-        pytest.skip(f"shared test data not found at {path}")
-    return path
+    """The real test media folder (``../shared/data``)."""
+    return _shared("data")
 
 
 @pytest.fixture(scope="session")
 def shared_reference() -> Path:
-    """The LivePortrait reference fixtures (``../shared/reference``); skip if absent."""
-    path = Path(__file__).resolve().parents[1] / ".." / "shared" / "reference"
-    if not path.is_dir():
-        pytest.skip(f"shared reference fixtures not found at {path}")
-    return path
+    """The LivePortrait reference material (``../shared/reference``)."""
+    return _shared("reference")
+
+
+@pytest.fixture(scope="session")
+def manifest(shared_reference) -> dict:
+    """The official checkpoint manifest; the copy vivify ships must be the same."""
+    import json
+
+    from vivify.weights import manifest as shipped
+
+    data = json.loads((shared_reference / "checkpoint-manifest.json").read_text())
+    assert shipped() == data, "src/vivify/weights/data/liveportrait-manifest.json is out of date"
+    return data
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -27,9 +25,8 @@ def _feature(batch: int = 2, size: int = 8, seed: int = 1) -> torch.Tensor:
     )
 
 
-def test_default_config_matches_official_layout(shared_reference) -> None:
+def test_default_config_matches_official_layout(manifest) -> None:
     assert SPADEGeneratorConfig().feature_channels == 256
-    manifest = json.loads((shared_reference / "checkpoint-manifest.json").read_text())
     expected = {t["key"]: tuple(t["shape"]) for t in manifest["files"]["spade_generator.pth"]["tensors"]}
     got = {k: tuple(v.shape) for k, v in SPADEGenerator().state_dict().items()}
     assert got == expected

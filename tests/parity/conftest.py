@@ -124,11 +124,6 @@ def parity(fixtures_root, fixtures_meta, pytestconfig):
 
 
 @pytest.fixture(scope="session")
-def manifest() -> dict:
-    return json.loads((REFERENCE / "checkpoint-manifest.json").read_text())
-
-
-@pytest.fixture(scope="session")
 def test_weights_dir(tmp_path_factory, manifest, fixtures_meta) -> Path:
     """An official-layout weights folder with the fixtures' seed (written once per session)."""
     from vivify.weights import write_test_weights

@@ -1,6 +1,5 @@
 import json
 
-import pytest
 import torch
 
 from vivify.weights import digest, make_test_state_dicts, write_test_weights
@@ -13,11 +12,6 @@ SEED1 = {
     "spade_generator.pth": "ef6e5b1486b87c6fa825a1584234d6312451001b639340d74503c394031eb1e8",
     "stitching_retargeting_module.pth": "a5ef330f1b65d8f9e25fbc3fa0dd942e6bc91d507d802a43d6999829316bce89",
 }
-
-
-@pytest.fixture(scope="module")
-def manifest(shared_reference):
-    return json.loads((shared_reference / "checkpoint-manifest.json").read_text())
 
 
 def test_seed0_digests_match_the_fixtures(manifest, shared_reference):
