@@ -2,8 +2,10 @@ import numpy as np
 import pytest
 
 from vivify.backends import MeshWarpBackend, load_backend
+from vivify.backends.base import DrivingFrame
 from vivify.errors import UserError
 from vivify.io import load_image
+from vivify.pipeline import AnimationOptions
 
 
 @pytest.fixture(scope="module")
@@ -16,14 +18,14 @@ def prepared(shared_data, detector):
 
 def test_rest_pose_renders_the_source_exactly(prepared):
     backend, state, image, face = prepared
-    assert np.array_equal(backend.render(state, face.landmarks), image)
+    assert np.array_equal(backend.warp(state, face.landmarks), image)
 
 
 def test_motion_stays_inside_the_working_region(prepared):
     backend, state, image, face = prepared
     target = face.landmarks.copy()
     target[:, 0] += 6  # shift the face right
-    out = backend.render(state, target)
+    out = backend.warp(state, target)
     x0, y0, x1, y1 = state.region
     outside = np.ones(image.shape[:2], bool)
     outside[y0:y1, x0:x1] = False
@@ -38,12 +40,40 @@ def test_open_mouth_gets_a_dark_cavity(prepared):
     drop = 0.12 * face.size
     target[lower, 1] += drop
     target[[152, 148, 176, 149, 150, 377, 400, 378, 379, 175, 199, 200, 18], 1] += drop
-    out = backend.render(state, target)
+    out = backend.warp(state, target)
     cx, cy = target[[13, 14], :2].mean(axis=0).astype(int)
     assert out[cy, cx].mean() < 0.6 * image[cy, cx].mean()
 
 
-def test_backend_choice():
+def test_backend_choice(tmp_path, monkeypatch):
+    monkeypatch.setenv("VIVIFY_WEIGHTS", str(tmp_path))  # an empty weights folder: auto falls back
     assert load_backend("auto").name == "mesh"
-    with pytest.raises(UserError, match="not available"):
-        load_backend("neural")
+    assert load_backend("mesh").name == "mesh"
+    with pytest.raises(UserError, match="unknown backend"):
+        load_backend("nope")
+
+
+def test_protocol_render_moves_and_crops(prepared):
+    backend, state, image, face = prepared
+    target = face.landmarks.copy()
+    target[:, 0] += 6
+    options = AnimationOptions()
+    moved = backend.render(state, backend.motion(DrivingFrame(0, target, None)), face.landmarks, options)
+    assert np.array_equal(moved, backend.warp(state, target))
+    crop = backend.render(state, target, face.landmarks, AnimationOptions(paste_back=False))
+    assert crop.shape == (512, 512, 3)
+    canvas = np.zeros_like(image)
+    pasted = backend.render(state, target, face.landmarks, options, canvas=canvas)
+    x0, y0, x1, y1 = state.region
+    assert not pasted[:y0].any() and not pasted[y1:].any()  # outside the region: the canvas
+    assert np.array_equal(pasted[y0:y1, x0:x1], moved[y0:y1, x0:x1])
+
+
+def test_still_driving_image_takes_its_expression_not_the_identity(prepared):
+    backend, state, image, face = prepared
+    # relative mode with a single image: the image is not compared with itself (no motion) but
+    # with a neutral face, so an open mouth in the driving image opens the source's mouth
+    opened = face.landmarks.copy()
+    opened[[14, 87, 178, 88, 95, 317, 402, 318, 324, 17, 84, 181, 91, 146, 314, 405, 321, 375], 1] += 0.1 * face.size
+    out = backend.render(state, opened, opened, AnimationOptions(), still=True)
+    assert np.abs(out.astype(int) - image).max() > 30

@@ -2,23 +2,61 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from vivify.face.types import Face
+from vivify.motion.keypoint_motion import KeypointMotion
+
+if TYPE_CHECKING:
+    from vivify.pipeline.options import AnimationOptions
+
+
+@dataclass
+class DrivingFrame:
+    """One driving frame as the backends see it.
+
+    Attributes:
+        index: frame number in the driving input.
+        landmarks: (478, 3) face-mesh landmarks in the frame's pixels, None when no face was found
+            (or when a template holds keypoint motion only).
+        image: (H, W, 3) uint8 RGB pixels, None for templates.
+        keypoints: LivePortrait keypoint motion of this frame (T = 1) when a template stores it.
+    """
+
+    index: int
+    landmarks: np.ndarray | None
+    image: np.ndarray | None
+    keypoints: KeypointMotion | None = None
 
 
 class RenderBackend(Protocol):
-    """Prepare a source once, then render one frame per target motion.
+    """Prepare a source once, then render one frame per driving frame.
 
-    ``prepare`` does the expensive per-source work (crop, triangulation, features); ``render``
-    is called per driving frame with the source face's target landmarks (478, 3) in source-image
-    pixels and returns the full source-sized RGB uint8 frame.
+    ``prepare`` does the expensive per-source work (crop, triangulation, features). ``motion``
+    turns a driving frame into what this backend animates with (landmarks for the mesh backend,
+    keypoint motion for the neural one); it returns None when the frame carries no usable face.
+    ``render`` applies one driving motion, relative to the ``reference`` motion, to the source and
+    returns the full source-sized RGB uint8 frame (or the face crop when ``options.paste_back`` is
+    off). ``still`` marks a single driving image (its own reference). ``canvas`` is the picture to
+    paste into instead of the source image (several faces animated into one frame).
     """
 
     name: str
 
     def prepare(self, image: np.ndarray, face: Face) -> Any: ...
 
-    def render(self, state: Any, target: np.ndarray) -> np.ndarray: ...
+    def motion(self, frame: DrivingFrame) -> Any | None: ...
+
+    def render(
+        self,
+        state: Any,
+        motion: Any,
+        reference: Any,
+        options: AnimationOptions,
+        *,
+        still: bool = False,
+        canvas: np.ndarray | None = None,
+    ) -> np.ndarray: ...

@@ -10,14 +10,22 @@ A mouth opened wider than the source's gets a shaded cavity instead of stretched
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 from scipy.spatial import Delaunay
 
+from vivify.backends.base import DrivingFrame
 from vivify.face import landmarks as L
-from vivify.face.geometry import lip_open
+from vivify.face.align import CropConfig, crop_matrix
+from vivify.face.crop import warp_crop
+from vivify.face.geometry import canonical_face, lip_open
 from vivify.face.types import Face
+from vivify.motion.mesh import compose, decompose, transfer
+
+if TYPE_CHECKING:
+    from vivify.pipeline.options import AnimationOptions
 
 _RING_SCALE = 1.22  # fixed ring around the face oval: the warp fades to identity there
 _REGION_SCALE = 1.15  # working region around the ring
@@ -38,6 +46,7 @@ class MeshSource:
     source_mouth_area: float
     source_lip_open: float
     face_size: float
+    crop_m_o2c: np.ndarray  # (2, 3) source -> 512 crop (for --no-paste-back)
 
 
 def _polygon_area(p: np.ndarray) -> float:
@@ -113,6 +122,7 @@ class MeshWarpBackend:
             source_mouth_area=_polygon_area(inner),
             source_lip_open=float(lip_open(face.landmarks)),
             face_size=face.size,
+            crop_m_o2c=crop_matrix(face.landmarks, CropConfig()),
         )
 
     def __init__(self, map_step: int = 2) -> None:
@@ -171,14 +181,43 @@ class MeshWarpBackend:
         fx, fy = np.meshgrid(np.arange(rw, dtype=np.float32) + x0, np.arange(rh, dtype=np.float32) + y0)
         return (fx + disp_x).astype(np.float32), (fy + disp_y).astype(np.float32)
 
-    def render(self, state: MeshSource, target: np.ndarray) -> np.ndarray:
+    def motion(self, frame: DrivingFrame) -> np.ndarray | None:
+        """The mesh backend animates with the driving face's landmarks (478, 3)."""
+        return frame.landmarks
+
+    def render(
+        self,
+        state: MeshSource,
+        motion: np.ndarray,
+        reference: np.ndarray,
+        options: AnimationOptions,
+        *,
+        still: bool = False,
+        canvas: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Move the source's landmarks like the driving face (see :func:`transfer`) and warp."""
+        if still and options.relative:
+            # a single driving image is its own reference: take its expression relative to the
+            # neutral canonical face, keep the source's head pose
+            pose, _ = decompose(motion)
+            reference = compose(pose, canonical_face())
+        target = transfer(state.landmarks, motion, reference, options.relative, options.region,
+                          options.multiplier)  # fmt: skip
+        out = self.warp(state, target, canvas)
+        if not options.paste_back:
+            return warp_crop(out, state.crop_m_o2c, CropConfig().dsize)
+        return out
+
+    def warp(self, state: MeshSource, target: np.ndarray, canvas: np.ndarray | None = None) -> np.ndarray:
+        """The source with its landmarks moved to ``target`` (478, 3), pasted into ``canvas``
+        (default: the source image), which must be source-sized."""
         x0, y0, x1, y1 = state.region
         origin = np.array([x0, y0], dtype=np.float64)
         dst = np.concatenate([target[:, :2].astype(np.float64) - origin, state.fixed])
         far = float(target[:, 2].max()) + state.face_size  # the fixed ring lies behind the face
         depth = np.concatenate([target[:, 2].astype(np.float64), np.full(len(state.fixed), far)])
         map_x, map_y = self._maps(state, dst, depth)
-        out = state.image.copy()
+        out = (state.image if canvas is None else canvas).copy()
         out[y0:y1, x0:x1] = cv2.remap(
             state.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
         )

@@ -11,7 +11,7 @@ from vivify.backends import CHOICES
 from vivify.errors import UserError
 from vivify.io import VIDEO_EXTENSIONS
 from vivify.pipeline import AnimationOptions, Animator
-from vivify.pipeline.options import REGIONS
+from vivify.pipeline.options import DRIVING_OPTIONS, REGIONS
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
@@ -40,7 +40,27 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         "--max-frames", type=positive_int, default=None, metavar="N", help="animate at most N frames"
     )
     p.add_argument("--no-audio", dest="keep_audio", action="store_false", help="don't copy the driving audio")
+    neural = p.add_argument_group("neural backend")
+    add = neural.add_argument
+    add("--weights", metavar="DIR", help="LivePortrait weights folder (see `vivify weights`)")
+    add("--device", default="auto", help="torch device: auto, cpu, cuda, cuda:1, ... (default: auto)")
+    add("--no-stitching", dest="stitching", action="store_false", help="no stitching MLP")
+    add("--driving-option", choices=DRIVING_OPTIONS, default="expression-friendly",
+        help="relative mode: rescale the motion to the source's face (default) or not")  # fmt: skip
+    add("--retarget-eyes", nargs="?", const=-1.0, type=ratio, default=None, metavar="RATIO",
+        help="eye retargeting: follow the driver's eye openness, or hold RATIO (0-1)")  # fmt: skip
+    add("--retarget-lips", nargs="?", const=-1.0, type=ratio, default=None, metavar="RATIO",
+        help="lip retargeting: follow the driver's lip openness, or hold RATIO (0-1)")  # fmt: skip
+    add("--normalize-lip", action="store_true", help="close the source's open mouth first")
     p.set_defaults(run=run)
+
+
+def ratio(text: str) -> float:
+    """argparse type: an open ratio in [0, 1]."""
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be within 0..1, got {value}")
+    return value
 
 
 def check_video_output(path: str) -> None:
@@ -63,6 +83,10 @@ def run(args: argparse.Namespace) -> int:
         relative=args.relative, region=args.region, multiplier=args.multiplier,
         reference_frame=args.reference_frame, face_index=args.face_index, paste_back=args.paste_back,
         concat=args.concat, fps=args.fps, max_frames=args.max_frames, keep_audio=args.keep_audio,
+        stitching=args.stitching, driving_option=args.driving_option, normalize_lip=args.normalize_lip,
+        eye_retargeting=args.retarget_eyes is not None, lip_retargeting=args.retarget_lips is not None,
+        eye_ratio=args.retarget_eyes if args.retarget_eyes not in (None, -1.0) else None,
+        lip_ratio=args.retarget_lips if args.retarget_lips not in (None, -1.0) else None,
     )  # fmt: skip
     start = time.perf_counter()
     out = Animator(args.backend).animate(

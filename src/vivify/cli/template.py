@@ -1,4 +1,11 @@
-"""``vivify template DRIVING -o motion.npz``: record per-frame motion (no pixels) to share or reuse."""
+"""``vivify template``: record a driving video's motion, or import a LivePortrait template, as ``.npz``.
+
+Two forms share one subcommand (``import`` is recognised as the first positional, so the original
+``vivify template DRIVING -o motion.npz`` keeps working unchanged)::
+
+    vivify template DRIVING -o motion.npz [--max-frames N]
+    vivify template import LIVEPORTRAIT.pkl -o motion.npz [--max-frames N]
+"""
 
 from __future__ import annotations
 
@@ -9,22 +16,71 @@ from vivify.cli.animate import positive_int
 from vivify.errors import UserError
 from vivify.face import MediaPipeFaceDetector
 from vivify.pipeline import DrivingSource, record_template, save_template
+from vivify.pipeline.lp_template import load_liveportrait_template
+from vivify.pipeline.templates import MotionTemplate
+
+IMPORT = "import"
+
+_USAGE = """vivify template DRIVING -o motion.npz [--max-frames N]
+       vivify template import LIVEPORTRAIT.pkl -o motion.npz [--max-frames N]"""
+
+_DESCRIPTION = """\
+Save per-frame motion (no pixels) as a vivify motion template (.npz), to share or reuse as the
+driving input of 'vivify animate'.
+
+  vivify template DRIVING -o motion.npz
+      track the face in a driving video or image; the template holds its mesh landmarks.
+  vivify template import LIVEPORTRAIT.pkl -o motion.npz
+      convert a LivePortrait motion template (.pkl) into keypoint motion for the neural backend.
+      The pickle is read with a restricted loader that only rebuilds NumPy arrays and refuses
+      anything else, so an untrusted file cannot run code."""
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
-    p = sub.add_parser(name, help="record a driving video's motion as a template (.npz, no pixels)")
-    p.add_argument("driving", help="driving video or image")
+    p = sub.add_parser(
+        name,
+        help="record a driving video's motion, or import a LivePortrait .pkl, as a template (.npz)",
+        usage=_USAGE,
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("driving", metavar="DRIVING | import", help="driving video or image, or the word 'import'")
+    p.add_argument(
+        "pickle", nargs="?", metavar="LIVEPORTRAIT.pkl", help="with 'import': the LivePortrait template"
+    )
     p.add_argument("-o", "--output", required=True, help="template file (.npz)")
-    p.add_argument("--max-frames", type=positive_int, default=None, metavar="N")
+    p.add_argument("--max-frames", type=positive_int, default=None, metavar="N", help="keep at most N frames")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if Path(args.output).suffix.lower() != ".npz":
         raise UserError("a motion template is written as .npz", args.output)
+    if args.driving == IMPORT:
+        if args.pickle is None:
+            raise UserError(
+                "'vivify template import' needs a LivePortrait .pkl file "
+                "(for a driving file named 'import', write ./import)"
+            )
+        return _import(args)
+    if args.pickle is not None:
+        raise UserError(f"unexpected argument {args.pickle!r} (did you mean 'vivify template import'?)")
     with MediaPipeFaceDetector() as detector:
         template = record_template(DrivingSource(args.driving, detector, max_frames=args.max_frames))
     path = save_template(args.output, template)
     found = int(template.valid.sum())
     print(f"wrote {path}: {len(template)} frames at {template.fps:g} fps, face in {found}")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    template = load_liveportrait_template(args.pickle)
+    if args.max_frames is not None and args.max_frames < len(template):
+        kp = template.keypoints[: args.max_frames]
+        template = MotionTemplate(None, template.fps, template.meta, kp)
+    path = save_template(args.output, template)
+    ratios = " with eye/lip ratios" if template.keypoints.eye_ratio is not None else ""
+    print(
+        f"wrote {path}: {len(template)} frames at {template.fps:g} fps, LivePortrait keypoint motion{ratios}"
+    )
     return 0

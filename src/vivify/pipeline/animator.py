@@ -11,12 +11,12 @@ import cv2
 import numpy as np
 
 from vivify.backends import RenderBackend, load_backend
-from vivify.errors import NoFaceError
+from vivify.errors import NoFaceError, UserError
 from vivify.face.align import CropConfig, crop_matrix
 from vivify.face.crop import warp_crop
 from vivify.face.detect import FaceDetector, MediaPipeFaceDetector, find_face
 from vivify.io import VideoWriter, load_image
-from vivify.motion.mesh import transfer
+from vivify.io.prefetch import prefetch
 from vivify.pipeline.driving import DrivingSource
 from vivify.pipeline.options import AnimationOptions
 
@@ -87,15 +87,24 @@ class Animator:
         state = self.backend.prepare(image, face)
         return PreparedSource(image, face.landmarks, state, crop_matrix(face.landmarks, CropConfig()))
 
-    def _reference(self, driving: DrivingSource, index: int) -> np.ndarray | None:
+    def _reference(self, driving: DrivingSource, index: int) -> object | None:
+        """The backend motion of driving frame ``index`` (or the first later one with a face)."""
         if index <= 0:
             return None
         for frame in driving:
-            if frame.index >= index and frame.landmarks is not None:
-                return frame.landmarks
+            if frame.index >= index:
+                motion = self.backend.motion(frame)
+                if motion is not None:
+                    return motion
         raise NoFaceError(
             f"no face found in the driving input at or after reference frame {index}", driving.path
         )
+
+    def _at_rest(self, source: PreparedSource, options: AnimationOptions) -> np.ndarray:
+        """The source unchanged (before the driving face is first seen)."""
+        if options.paste_back:
+            return source.image
+        return warp_crop(source.image, source.crop_m_o2c, CropConfig().dsize)
 
     def frames(
         self, source: PreparedSource, driving: DrivingSource, options: AnimationOptions | None = None
@@ -106,26 +115,32 @@ class Animator:
         first face is seen). Raises NoFaceError at the end if the driving input had no face at all.
         """
         options = options or AnimationOptions()
+        if driving.kind == "template" and not driving.has_motion_for(self.backend.name):
+            raise UserError(
+                f"this template holds no motion the {self.backend.name} backend can use "
+                f"(it has {driving.motion_kinds()}); choose the backend with --backend",
+                driving.path,
+            )
         reference = self._reference(driving, options.reference_frame)
-        target = source.landmarks
-        seen = False
-        for frame in driving:
-            if frame.landmarks is not None:
-                seen = True
+        still = driving.kind == "image"
+        last = None
+        for frame in prefetch(driving, name="vivify-driving"):  # decode + track ahead
+            motion = self.backend.motion(frame)
+            if motion is not None:
+                last = motion
                 if reference is None:
-                    reference = frame.landmarks
-                target = transfer(source.landmarks, frame.landmarks, reference, options.relative,
-                                  options.region, options.multiplier)  # fmt: skip
-            out = self.backend.render(source.state, target)
-            if not options.paste_back:
-                out = warp_crop(out, source.crop_m_o2c, CropConfig().dsize)
+                    reference = motion
+            if last is None:
+                out = self._at_rest(source, options)
+            else:
+                out = self.backend.render(source.state, last, reference, options, still=still)
             if options.concat:
                 h = out.shape[0]
                 drv = (_fit_height(frame.image, h) if frame.image is not None
                        else _landmark_panel(frame.landmarks, (h, h), None))  # fmt: skip
                 out = np.concatenate([_fit_height(source.image, h), drv, out], axis=1)
             yield out
-        if not seen:
+        if last is None:
             raise NoFaceError("no face found in any driving frame", driving.path)
 
     def animate(
@@ -135,11 +150,14 @@ class Animator:
         output: str | Path,
         options: AnimationOptions | None = None,
         progress: bool = False,
+        *,
+        crf: int = 18,
+        preset: str = "medium",
     ) -> Path:
         """Animate ``source`` with ``driving`` (video, image or template) into the MP4 ``output``.
 
         The driving video's audio is muxed in (``options.keep_audio``); the file appears only when
-        complete.
+        complete. ``crf`` and ``preset`` are the H.264 encoder's quality and speed settings.
         """
         options = options or AnimationOptions()
         prepared = self.prepare(source, options.face_index)
@@ -147,12 +165,12 @@ class Animator:
                else DrivingSource(driving, self.detector, max_frames=options.max_frames))  # fmt: skip
         fps = options.fps or drv.fps or 25.0
         audio = drv.audio_path if options.keep_audio else None
-        stream = self.frames(prepared, drv, options)
+        stream = prefetch(self.frames(prepared, drv, options), name="vivify-render")  # encode meanwhile
         if progress:
             from tqdm import tqdm  # noqa: PLC0415
 
             stream = tqdm(stream, total=len(drv), unit="frame", desc="animating", leave=False)
-        with VideoWriter(output, fps, audio_from=audio) as writer:
+        with VideoWriter(output, fps, audio_from=audio, crf=crf, preset=preset) as writer:
             for frame in stream:
                 writer.write(frame)
         return Path(output)

@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from vivify.backends.base import DrivingFrame
 from vivify.errors import NoFaceError
 from vivify.face.detect import FaceDetector, find_face
 from vivify.face.track import FaceTracker
 from vivify.io import VideoReader, load_image, media_kind, probe_video
 from vivify.pipeline.templates import MotionTemplate, load_template
-
-
-@dataclass
-class DrivingFrame:
-    """One driving frame: its landmarks (None when the face was lost) and pixels (None for templates)."""
-
-    index: int
-    landmarks: np.ndarray | None
-    image: np.ndarray | None
 
 
 class DrivingSource:
@@ -66,11 +57,35 @@ class DrivingSource:
     def __len__(self) -> int:
         return self.n_frames
 
+    def motion_kinds(self) -> str:
+        """What motion a template holds ("mesh landmarks", "keypoint motion" or both)."""
+        if self._template is None:
+            return "pixels"
+        kinds = []
+        if self._template.landmarks is not None:
+            kinds.append("mesh landmarks")
+        if getattr(self._template, "keypoints", None) is not None:
+            kinds.append("keypoint motion")
+        return " and ".join(kinds)
+
+    def has_motion_for(self, backend: str) -> bool:
+        """Whether a backend can be driven by this input (videos and images drive any backend)."""
+        if self._template is None:
+            return True
+        if backend == "mesh":
+            return self._template.landmarks is not None
+        # the neural backend needs keypoint motion (its driving crops are not in a template)
+        return getattr(self._template, "keypoints", None) is not None
+
     def __iter__(self) -> Iterator[DrivingFrame]:
         if self.kind == "template":
-            assert self._template is not None
-            for i, lm in enumerate(self._template.landmarks[: self.n_frames]):
-                yield DrivingFrame(i, None if np.isnan(lm).any() else lm, None)
+            template = self._template
+            assert template is not None
+            keypoints = getattr(template, "keypoints", None)
+            for i in range(self.n_frames):
+                lm = None if template.landmarks is None else template.landmarks[i]
+                kp = None if keypoints is None else keypoints[i]
+                yield DrivingFrame(i, None if lm is None or np.isnan(lm).any() else lm, None, kp)
         elif self.kind == "image":
             image = load_image(self.path)
             yield DrivingFrame(0, find_face(image, self.detector, path=self.path).landmarks, image)

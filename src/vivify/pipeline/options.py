@@ -7,11 +7,13 @@ from typing import Literal
 
 Region = Literal["all", "exp", "pose", "lips", "eyes"]
 REGIONS = ("all", "exp", "pose", "lips", "eyes")
+DrivingOption = Literal["expression-friendly", "pose-friendly"]
+DRIVING_OPTIONS = ("expression-friendly", "pose-friendly")
 
 
 @dataclass(frozen=True)
 class AnimationOptions:
-    """How to animate.
+    """How to animate (each backend applies the options that make sense for it).
 
     Attributes:
         relative: transfer the driving face's change since its reference frame (True) or its
@@ -25,6 +27,16 @@ class AnimationOptions:
         fps: output frame rate (default: the driving video's, or 25).
         max_frames: stop after this many driving frames.
         keep_audio: mux the driving video's audio into the output.
+        stitching: neural backend: keep the animated face consistent with the unchanged shoulders
+            and background (the stitching MLP).
+        driving_option: neural backend, relative mode: "expression-friendly" rescales the motion
+            to the source's keypoint volume, "pose-friendly" transfers it as is.
+        eye_retargeting: neural backend: drive the eyes by the driver's eye-open ratio (or by
+            ``eye_ratio`` when given) through the eye-retargeting MLP.
+        lip_retargeting: likewise for the lips (``lip_ratio``).
+        eye_ratio: fixed target eye-open ratio for eye retargeting (None: follow the driver).
+        lip_ratio: fixed target lip-open ratio for lip retargeting (None: follow the driver).
+        normalize_lip: neural backend, relative mode: close the source's open mouth first.
     """
 
     relative: bool = True
@@ -37,9 +49,22 @@ class AnimationOptions:
     fps: float | None = None
     max_frames: int | None = None
     keep_audio: bool = True
+    stitching: bool = True
+    driving_option: DrivingOption = "expression-friendly"
+    eye_retargeting: bool = False
+    lip_retargeting: bool = False
+    eye_ratio: float | None = None
+    lip_ratio: float | None = None
+    normalize_lip: bool = False
 
     def __post_init__(self) -> None:
         if self.region not in REGIONS:
             raise ValueError(f"region must be one of {REGIONS}, got {self.region!r}")
+        if self.driving_option not in DRIVING_OPTIONS:
+            raise ValueError(f"driving_option must be one of {DRIVING_OPTIONS}, got {self.driving_option!r}")
         if self.max_frames is not None and self.max_frames < 1:
             raise ValueError("max_frames must be >= 1")
+        for name in ("eye_ratio", "lip_ratio"):
+            value = getattr(self, name)
+            if value is not None and not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be within [0, 1], got {value}")
