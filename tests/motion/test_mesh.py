@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from vivify.face.geometry import canonical_face, euler_to_rotation, head_pose, lip_open
-from vivify.motion.mesh import REGION_POINTS, compose, decompose, transfer
+from vivify.motion.mesh import REGION_POINTS, close_irises, compose, decompose, transfer
 
 
 def _face(rot=(0, 0, 0), scale=100.0, offset=(300.0, 250.0), shape=None):
@@ -63,3 +63,32 @@ def test_multiplier_and_absolute():
     assert lip_open(absolute) > lip_open(turned_src) + 0.1
     with pytest.raises(ValueError):
         transfer(src, drv, None)
+
+
+def test_closing_beyond_closed_does_not_cross_the_lips():
+    # the driver's reference has its mouth open; the source's is closed: when the driver closes
+    # its mouth the source's lower lip must stop at the upper one, not pass it (which would read
+    # as an open mouth again)
+    src = _face(scale=50, offset=(100, 90))
+    out = transfer(src, _face(), _face(shape=_open_mouth()))
+    assert lip_open(src) > 0.05 and lip_open(out) < 0.005  # closed, not re-opened upside down
+    assert out[14, 1] >= out[13, 1] - 1e-3  # image y down: the lower lip stays below the upper
+
+
+def test_lids_never_cross_and_irises_close_with_them():
+    upper = [246, 161, 160, 159, 158, 157, 173, 466, 388, 387, 386, 385, 384, 398]
+    lower = [7, 163, 144, 145, 153, 154, 155, 249, 390, 373, 374, 380, 381, 382]
+    src = _face(scale=50, offset=(100, 90))
+    overshoot = canonical_face().copy()
+    overshoot[upper, 1] = overshoot[lower, 1] - 0.2  # upper lids pushed below the lower ones
+    shut = transfer(src, _face(shape=overshoot), _face())
+    assert (shut[upper, 1] <= shut[lower, 1] + 1e-3).all()  # image y down: lids meet, never cross
+
+    def iris_span(p):
+        return np.ptp(p[468:473, 1]) + np.ptp(p[473:478, 1])
+
+    half = src.copy()
+    half[upper, 1] += 0.5 * (src[lower, 1] - src[upper, 1])  # lids half closed
+    assert iris_span(close_irises(half, src)) == pytest.approx(0.5 * iris_span(src), rel=0.1)
+    assert iris_span(close_irises(shut, src)) < 0.05 * iris_span(src)
+    assert np.array_equal(close_irises(src, src), src)  # open as in the source: untouched

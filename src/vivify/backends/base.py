@@ -11,6 +11,7 @@ from vivify.face.types import Face
 from vivify.motion.keypoint_motion import KeypointMotion
 
 if TYPE_CHECKING:
+    from vivify.motion.editing import FaceEdit
     from vivify.pipeline.options import AnimationOptions
 
 
@@ -41,7 +42,8 @@ class RenderBackend(Protocol):
     ``render`` applies one driving motion, relative to the ``reference`` motion, to the source and
     returns the full source-sized RGB uint8 frame (or the face crop when ``options.paste_back`` is
     off). ``still`` marks a single driving image (its own reference). ``canvas`` is the picture to
-    paste into instead of the source image (several faces animated into one frame).
+    paste into instead of the source image (several faces animated into one frame). ``edit``
+    renders the source with editing controls alone (no driving motion).
     """
 
     name: str
@@ -59,4 +61,8 @@ class RenderBackend(Protocol):
         *,
         still: bool = False,
         canvas: np.ndarray | None = None,
+    ) -> np.ndarray: ...
+
+    def edit(
+        self, state: Any, edit: FaceEdit, options: AnimationOptions, *, canvas: np.ndarray | None = None
     ) -> np.ndarray: ...

@@ -22,13 +22,24 @@ from vivify.face.align import CropConfig, crop_matrix
 from vivify.face.crop import warp_crop
 from vivify.face.geometry import canonical_face, lip_open
 from vivify.face.types import Face
-from vivify.motion.mesh import compose, decompose, transfer
+from vivify.motion.mesh import close_irises, compose, decompose, transfer
+from vivify.motion.mesh_editing import edit_landmarks
 
 if TYPE_CHECKING:
+    from vivify.motion.editing import FaceEdit
     from vivify.pipeline.options import AnimationOptions
 
 _RING_SCALE = 1.22  # fixed ring around the face oval: the warp fades to identity there
 _REGION_SCALE = 1.15  # working region around the ring
+# per eye: the upper-lid points and the skin ring above them (between the lid and the brow)
+_LID_SKIN = {
+    "right": ((246, 161, 160, 159, 158, 157, 173), (113, 225, 224, 223, 222, 221, 189)),
+    "left": ((466, 388, 387, 386, 385, 384, 398), (342, 445, 444, 443, 442, 441, 413)),
+}
+_EYE_CONTOURS = {  # corner, upper lid, corner, lower lid (reversed), as a closed polygon
+    "right": (33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7),
+    "left": (263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249),
+}
 _INNER_LIPS = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95)
 
 
@@ -47,6 +58,24 @@ class MeshSource:
     source_lip_open: float
     face_size: float
     crop_m_o2c: np.ndarray  # (2, 3) source -> 512 crop (for --no-paste-back)
+    lid_colors: dict[str, np.ndarray]  # per eye: (3,) skin colour of the upper lid
+
+
+def _lid_color(image: np.ndarray, pts: np.ndarray, ring: tuple[int, ...]) -> np.ndarray:
+    """Colour of the lit skin in the band between an upper lid's points and the ring above them."""
+    lid = pts[list(_LID_SKIN["right" if ring[0] == 113 else "left"][0])]
+    upper = pts[list(ring)]
+    band = np.concatenate([(lid + upper) / 2, upper[::-1]])  # the half of the band away from the lashes
+    mask = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(band).astype(np.int32)], 1)
+    if not mask.any():
+        return image[np.clip(int(upper[:, 1].mean()), 0, image.shape[0] - 1),
+                     np.clip(int(upper[:, 0].mean()), 0, image.shape[1] - 1)].astype(np.float64)  # fmt: skip
+    pixels = image[mask > 0].astype(np.float64)
+    luma = pixels @ np.array([0.299, 0.587, 0.114])
+    lo, hi = np.percentile(luma, [55, 90])  # lit skin: neither the crease's shadow nor highlights
+    keep = (luma >= lo) & (luma <= hi)
+    return pixels[keep].mean(axis=0) if keep.any() else pixels.mean(axis=0)
 
 
 def _polygon_area(p: np.ndarray) -> float:
@@ -123,6 +152,7 @@ class MeshWarpBackend:
             source_lip_open=float(lip_open(face.landmarks)),
             face_size=face.size,
             crop_m_o2c=crop_matrix(face.landmarks, CropConfig()),
+            lid_colors={eye: _lid_color(image, pts, ring) for eye, (_, ring) in _LID_SKIN.items()},
         )
 
     def __init__(self, map_step: int = 2) -> None:
@@ -203,16 +233,33 @@ class MeshWarpBackend:
             reference = compose(pose, canonical_face())
         target = transfer(state.landmarks, motion, reference, options.relative, options.region,
                           options.multiplier)  # fmt: skip
-        out = self.warp(state, target, canvas)
+        if options.edit is not None:
+            target = edit_landmarks(target, options.edit)
+        return self._output(state, self.warp(state, target, canvas), options)
+
+    def edit(
+        self,
+        state: MeshSource,
+        edit: FaceEdit,
+        options: AnimationOptions,
+        *,
+        canvas: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The source with editing controls applied to its own landmarks."""
+        return self._output(state, self.warp(state, edit_landmarks(state.landmarks, edit), canvas), options)
+
+    @staticmethod
+    def _output(state: MeshSource, frame: np.ndarray, options: AnimationOptions) -> np.ndarray:
         if not options.paste_back:
-            return warp_crop(out, state.crop_m_o2c, CropConfig().dsize)
-        return out
+            return warp_crop(frame, state.crop_m_o2c, CropConfig().dsize)
+        return frame
 
     def warp(self, state: MeshSource, target: np.ndarray, canvas: np.ndarray | None = None) -> np.ndarray:
         """The source with its landmarks moved to ``target`` (478, 3), pasted into ``canvas``
         (default: the source image), which must be source-sized."""
         x0, y0, x1, y1 = state.region
         origin = np.array([x0, y0], dtype=np.float64)
+        target = close_irises(target, state.landmarks)
         dst = np.concatenate([target[:, :2].astype(np.float64) - origin, state.fixed])
         far = float(target[:, 2].max()) + state.face_size  # the fixed ring lies behind the face
         depth = np.concatenate([target[:, 2].astype(np.float64), np.full(len(state.fixed), far)])
@@ -222,7 +269,57 @@ class MeshWarpBackend:
             state.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
         )
         self._fill_mouth(state, out, target)
+        self._close_lids(state, out, target)
         return out
+
+    def _close_lids(self, state: MeshSource, frame: np.ndarray, target: np.ndarray) -> None:
+        """Cover a closing eye with lid skin and draw the lash line where the lids meet.
+
+        The warp can only stretch the visible lid band (lashes included) down over the eye, which
+        leaves a dark smear; the skin of a real closed lid is hidden in the open eye. Where the
+        lid gap falls below the source's, the source-sized eye opening is blended towards the
+        lid's own skin colour in proportion to the closure.
+        """
+        src = state.landmarks[:, :2].astype(np.float64)
+        dst = np.asarray(target[:, :2], np.float64)
+        for eye, contour in _EYE_CONTOURS.items():
+            upper, lower = list(contour[1:8]), list(contour[9:16])[::-1]
+            a, b = dst[contour[0]], dst[contour[8]]
+            width = np.linalg.norm(b - a)
+            axis = (b - a) / (width + 1e-9)
+            normal = np.array([-axis[1], axis[0]])
+            if float(np.mean((src[lower] - src[upper]) @ normal)) < 0:
+                normal = -normal  # point from the upper lid to the lower one
+            rest = float(np.mean((src[lower] - src[upper]) @ normal))
+            gap = float(np.mean((dst[lower] - dst[upper]) @ normal))
+            closure = 0.0 if rest <= 1e-6 else float(np.clip(1.0 - gap / rest, 0.0, 1.0))
+            if closure <= 0.05:
+                continue
+            # the eye opening the source had, placed on the target's lower lid
+            k = width / (np.linalg.norm(src[contour[8]] - src[contour[0]]) + 1e-9)
+            opened = dst[lower] - k * (src[lower] - src[upper])
+            poly = np.concatenate([[a], opened, [b], dst[lower][::-1]])
+            lo = np.floor(poly.min(0) - 0.3 * width).astype(int).clip(0)
+            hi = np.ceil(poly.max(0) + 0.3 * width).astype(int)
+            hi = np.minimum(hi, [frame.shape[1], frame.shape[0]])
+            if (hi <= lo).any():
+                continue
+            mask = np.zeros((hi[1] - lo[1], hi[0] - lo[0]), np.float32)
+            cv2.fillPoly(mask, [np.round((poly - lo) * 4).astype(np.int32)], 1.0, cv2.LINE_AA, shift=2)
+            mask = cv2.GaussianBlur(mask, (0, 0), max(0.8, 0.06 * width))
+            skin = state.lid_colors[eye]
+            lash = np.zeros_like(mask)
+            line = dst[upper] if gap > 0 else (dst[upper] + dst[lower]) / 2
+            curve = np.concatenate([[a], line, [b]])
+            cv2.polylines(lash, [np.round((curve - lo) * 4).astype(np.int32)], False, 1.0,
+                          max(1, round(0.04 * width)), cv2.LINE_AA, shift=2)  # fmt: skip
+            lash = cv2.GaussianBlur(lash, (0, 0), max(0.6, 0.02 * width))
+            patch = frame[lo[1] : hi[1], lo[0] : hi[0]].astype(np.float32)
+            alpha = (closure * mask)[..., None]
+            patch = alpha * skin + (1 - alpha) * patch
+            dark = (closure * lash)[..., None]
+            patch = dark * (0.45 * skin) + (1 - dark) * patch
+            frame[lo[1] : hi[1], lo[0] : hi[0]] = np.clip(patch, 0, 255).astype(np.uint8)
 
     def _fill_mouth(self, state: MeshSource, frame: np.ndarray, target: np.ndarray) -> None:
         """Shade the mouth interior where it opens beyond the source's opening.

@@ -17,7 +17,9 @@ from vivify.pipeline.options import DRIVING_OPTIONS, REGIONS
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p = sub.add_parser(name, help="animate a portrait with a driving video, image or motion template")
     p.add_argument("-s", "--source", required=True, help="portrait image")
-    p.add_argument("-d", "--driving", required=True, help="driving video, image, or motion template (.npz)")
+    p.add_argument("-d", "--driving", required=True, action="append",
+                   help="driving video, image, motion template (.npz) or LivePortrait template (.pkl); "
+                   "repeat it to drive several faces, one each")  # fmt: skip
     p.add_argument("-o", "--output", required=True, help="output video (.mp4)")
     p.add_argument("--backend", choices=CHOICES, default="auto", help="renderer (default: auto)")
     mode = p.add_mutually_exclusive_group()
@@ -30,9 +32,10 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p.add_argument(
         "--reference-frame", type=int, default=0, metavar="N", help="driving frame taken as neutral"
     )
-    p.add_argument(
-        "--face-index", type=int, default=0, metavar="N", help="source face to animate (largest first)"
-    )
+    faces = p.add_mutually_exclusive_group()
+    faces.add_argument("--face-index", type=int, action="append", metavar="N",
+                       help="source face, largest first (default 0); repeatable")  # fmt: skip
+    faces.add_argument("--all-faces", action="store_true", help="animate every face found in the source")
     p.add_argument("--no-paste-back", dest="paste_back", action="store_false", help="output the aligned crop")
     p.add_argument("--concat", action="store_true", help="write source | driving | result side by side")
     p.add_argument("--fps", type=float, default=None, help="output frame rate (default: the driving's)")
@@ -77,11 +80,21 @@ def positive_int(text: str) -> int:
     return value
 
 
+def face_selection(args: argparse.Namespace) -> int | tuple[int, ...] | str:
+    """The faces chosen by --face-index (repeatable) or --all-faces."""
+    if args.all_faces:
+        return "all"
+    indices = args.face_index or [0]
+    if any(i < 0 for i in indices):
+        raise UserError(f"--face-index must be >= 0, got {min(indices)}")
+    return indices[0] if len(indices) == 1 else tuple(indices)
+
+
 def run(args: argparse.Namespace) -> int:
     check_video_output(args.output)
     options = AnimationOptions(
         relative=args.relative, region=args.region, multiplier=args.multiplier,
-        reference_frame=args.reference_frame, face_index=args.face_index, paste_back=args.paste_back,
+        reference_frame=args.reference_frame, face_index=face_selection(args), paste_back=args.paste_back,
         concat=args.concat, fps=args.fps, max_frames=args.max_frames, keep_audio=args.keep_audio,
         stitching=args.stitching, driving_option=args.driving_option, normalize_lip=args.normalize_lip,
         eye_retargeting=args.retarget_eyes is not None, lip_retargeting=args.retarget_lips is not None,
@@ -89,8 +102,9 @@ def run(args: argparse.Namespace) -> int:
         lip_ratio=args.retarget_lips if args.retarget_lips not in (None, -1.0) else None,
     )  # fmt: skip
     start = time.perf_counter()
+    driving = args.driving[0] if len(args.driving) == 1 else args.driving
     out = Animator(args.backend).animate(
-        args.source, args.driving, args.output, options, progress=sys.stderr.isatty()
+        args.source, driving, args.output, options, progress=sys.stderr.isatty()
     )
     print(f"wrote {out} ({time.perf_counter() - start:.1f} s)")
     return 0

@@ -13,11 +13,12 @@ import traceback
 from collections.abc import Sequence
 
 from vivify import __version__
-from vivify.cli import animate, demo, inspect, template, weights
+from vivify.cli import animate, demo, edit, inspect, template, weights
 from vivify.errors import UserError
 
 SUBCOMMANDS = {
     "animate": animate,
+    "edit": edit,
     "demo": demo,
     "template": template,
     "inspect": inspect,

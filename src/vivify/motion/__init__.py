@@ -1,6 +1,9 @@
 """Motion math: pure tensor functions (no modules, no I/O) on LivePortrait's keypoint motion."""
 
+from vivify.motion.editing import CONTROLS, FaceEdit, apply_edit, edited_keypoints, expression_offset
+from vivify.motion.keypoint_motion import KeypointMotion
 from vivify.motion.keypoints import transform_keypoints
+from vivify.motion.mesh_editing import edit_landmarks
 from vivify.motion.relative import (
     KeypointInfo,
     absolute_keypoints,
@@ -13,6 +16,13 @@ from vivify.motion.rotation import bins_to_degrees, rotation_matrix
 from vivify.motion.stitching import eye_retarget_delta, lip_retarget_delta, retarget_delta, stitch
 
 __all__ = [
+    "CONTROLS",
+    "FaceEdit",
+    "KeypointMotion",
+    "apply_edit",
+    "edit_landmarks",
+    "edited_keypoints",
+    "expression_offset",
     "KeypointInfo",
     "absolute_keypoints",
     "expression_friendly",

@@ -135,6 +135,15 @@ _EYES = tuple(
 )  # fmt: skip
 REGION_POINTS = {"lips": np.array(_LIPS), "eyes": np.array(_EYES)}
 
+# (upper, lower) point pairs along the inner lips and along each eye's lids, nasal to temporal
+_LIP_PAIRS = ((78, 78), (191, 95), (80, 88), (81, 178), (82, 87), (13, 14), (312, 317), (311, 402),
+              (310, 318), (415, 324))  # fmt: skip
+_EYE_PAIRS = {
+    "right": ((246, 7), (161, 163), (160, 144), (159, 145), (158, 153), (157, 154), (173, 155)),
+    "left": ((466, 249), (388, 390), (387, 373), (386, 374), (385, 380), (384, 381), (398, 382)),
+}
+_IRIS = {"right": np.arange(468, 473), "left": np.arange(473, 478)}
+
 
 @dataclass(frozen=True)
 class FacePose:
@@ -157,6 +166,64 @@ def compose(pose: FacePose, shape: np.ndarray) -> np.ndarray:
     """Inverse of :func:`decompose`: (478, 3) image-convention landmarks (float32)."""
     p = pose.scale * shape @ pose.rotation.T + pose.translation
     return (p * np.array([1.0, -1.0, -1.0])).astype(np.float32)
+
+
+def keep_closed_shapes_valid(shape: np.ndarray, source_shape: np.ndarray) -> np.ndarray:
+    """Stop lips and lids from crossing.
+
+    Relative motion adds the driver's change to the source, so a source whose mouth (or eyes)
+    is less open than the driver's reference would be pushed past closed: the lower lip above
+    the upper one, which reads as an open mouth again. Crossed pairs are clamped to touch
+    (pairs already crossed in the source, tracking noise on a closed mouth, may stay so).
+
+    Args:
+        shape: (478, 3) target shape in canonical units (right-handed, y up).
+        source_shape: (478, 3) the source's own shape.
+
+    Returns:
+        (478, 3) corrected copy.
+    """
+    out = shape.copy()
+    upper, lower = (np.array(ix) for ix in zip(*_LIP_PAIRS, strict=True))
+    slack = np.minimum(source_shape[upper, 1] - source_shape[lower, 1], 0.0)
+    out[lower, 1] = np.minimum(out[lower, 1], out[upper, 1] - slack)  # the jaw closes up to the upper lip
+    for pairs in _EYE_PAIRS.values():
+        upper, lower = (np.array(ix) for ix in zip(*pairs, strict=True))
+        slack = np.minimum(source_shape[upper, 1] - source_shape[lower, 1], 0.0)
+        out[upper, 1] = np.maximum(out[upper, 1], out[lower, 1] + slack)  # the upper lid stops on the lower
+    return out
+
+
+def close_irises(target: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """Pull each iris towards its lids' mid-line as far as the lids close (image landmarks).
+
+    A mesh warp that moves the lids but not the iris points folds the eye opening around them
+    and the eye still reads as open; squashing the iris in proportion to the lid gap (across the
+    eye's corner-to-corner axis) folds the opening shut instead.
+
+    Args:
+        target: (478, 2+) landmarks to render (image convention).
+        source: (478, 2+) the source's landmarks (its rest opening of each eye).
+
+    Returns:
+        (478, 3 or 2) float32 copy of ``target`` with the iris points moved.
+    """
+    out = np.array(target, dtype=np.float32)
+    for eye, pairs in _EYE_PAIRS.items():
+        upper, lower = (np.array(ix) for ix in zip(*pairs, strict=True))
+        a, b = out[pairs[0][0], :2], out[pairs[-1][0], :2]
+        axis = (b - a) / (np.linalg.norm(b - a) + 1e-9)
+        normal = np.array([-axis[1], axis[0]])
+        gap = float(np.mean((out[lower, :2] - out[upper, :2]) @ normal))
+        rest = float(np.mean((source[lower, :2] - source[upper, :2]) @ normal))
+        if abs(rest) < 1e-6 or gap / rest >= 1.0:
+            continue
+        k = max(gap / rest, 0.0)
+        mid = float(np.mean((out[upper, :2] + out[lower, :2]) / 2 @ normal))
+        iris = out[_IRIS[eye], :2]
+        offset = iris @ normal - mid
+        out[_IRIS[eye], :2] = iris - np.outer((1 - k) * offset, normal)
+    return out
 
 
 def _masked(delta: np.ndarray, region: Region) -> np.ndarray:
@@ -198,7 +265,7 @@ def transfer(
             raise ValueError("relative motion needs a reference frame")
         pose_0, shape_0 = decompose(reference)
         delta = _masked(shape_d - shape_0, region) if moves_shape else 0.0
-        shape = shape_s + multiplier * delta
+        shape = keep_closed_shapes_valid(shape_s + multiplier * delta, shape_s)
         if not moves_pose:
             return compose(pose_s, shape)
         turn = Rotation.from_matrix(pose_d.rotation @ pose_0.rotation.T).as_rotvec() * multiplier
@@ -208,6 +275,7 @@ def transfer(
         translation = pose_s.translation + multiplier * ratio * (pose_d.translation - pose_0.translation)
         return compose(FacePose(scale, rotation, translation), shape)
     shape = shape_s + (_masked(shape_d - shape_s, region) if moves_shape else 0.0) * multiplier
+    shape = keep_closed_shapes_valid(shape, shape_s)
     if not moves_pose:
         return compose(pose_s, shape)
     turn = Rotation.from_matrix(pose_d.rotation @ pose_s.rotation.T).as_rotvec() * multiplier

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,16 +11,20 @@ import cv2
 import numpy as np
 
 from vivify.backends import RenderBackend, load_backend
+from vivify.backends.base import DrivingFrame
 from vivify.errors import NoFaceError, UserError
 from vivify.face.align import CropConfig, crop_matrix
 from vivify.face.crop import warp_crop
 from vivify.face.detect import FaceDetector, MediaPipeFaceDetector, find_face
-from vivify.io import VideoWriter, load_image
+from vivify.io import VideoWriter, load_image, save_image
 from vivify.io.prefetch import prefetch
+from vivify.motion.editing import FaceEdit
 from vivify.pipeline.driving import DrivingSource
-from vivify.pipeline.options import AnimationOptions
+from vivify.pipeline.options import AnimationOptions, FaceSelection
 
 logger = logging.getLogger(__name__)
+
+MAX_FACES = 8  # faces found with face_index="all"
 
 
 @dataclass
@@ -81,11 +85,54 @@ class Animator:
 
     def prepare(self, source: str | Path | np.ndarray, face_index: int = 0) -> PreparedSource:
         """Find the face in the source image and do the backend's per-source work once."""
+        return self.prepare_faces(source, (face_index,))[0]
+
+    def prepare_faces(
+        self, source: str | Path | np.ndarray, faces: FaceSelection = "all"
+    ) -> list[PreparedSource]:
+        """Prepare several faces of one picture: face indices (largest first) or ``"all"``."""
         path = None if isinstance(source, np.ndarray) else Path(source)
         image = source if isinstance(source, np.ndarray) else load_image(source)
-        face = find_face(image, self.detector, face_index=face_index, path=path)
-        state = self.backend.prepare(image, face)
-        return PreparedSource(image, face.landmarks, state, crop_matrix(face.landmarks, CropConfig()))
+        if faces == "all":
+            found = self.detector.detect(image, max_faces=MAX_FACES)
+            if not found:
+                raise NoFaceError("no face found (vivify needs a visible, roughly frontal face)", path)
+        else:
+            indices = (faces,) if isinstance(faces, int) else tuple(faces)
+            if not indices:
+                raise ValueError("no face selected")
+            found = [find_face(image, self.detector, face_index=i, path=path) for i in indices]
+        prepared = []
+        for face in found:
+            state = self.backend.prepare(image, face)
+            m_o2c = crop_matrix(face.landmarks, CropConfig())
+            prepared.append(PreparedSource(image, face.landmarks, state, m_o2c))
+        return prepared
+
+    def edit(
+        self,
+        source: str | Path | np.ndarray,
+        edit: FaceEdit,
+        output: str | Path | None = None,
+        options: AnimationOptions | None = None,
+    ) -> np.ndarray:
+        """The source picture with editing controls applied to the selected face(s).
+
+        ``options.face_index`` selects the faces (an index, several, or "all"); ``paste_back``
+        False returns the aligned crop of a single face. Writes ``output`` (an image) atomically
+        when given.
+        """
+        options = options or AnimationOptions()
+        sources = self.prepare_faces(source, options.face_index)
+        if not options.paste_back and len(sources) > 1:
+            raise UserError("--no-paste-back outputs one face's crop; select a single face")
+        canvas = None
+        for prepared in sources:
+            canvas = self.backend.edit(prepared.state, edit, options, canvas=canvas)
+        assert canvas is not None
+        if output is not None:
+            save_image(output, canvas)
+        return canvas
 
     def _reference(self, driving: DrivingSource, index: int) -> object | None:
         """The backend motion of driving frame ``index`` (or the first later one with a face)."""
@@ -107,46 +154,91 @@ class Animator:
         return warp_crop(source.image, source.crop_m_o2c, CropConfig().dsize)
 
     def frames(
-        self, source: PreparedSource, driving: DrivingSource, options: AnimationOptions | None = None
+        self,
+        source: PreparedSource | Sequence[PreparedSource],
+        driving: DrivingSource | Sequence[DrivingSource],
+        options: AnimationOptions | None = None,
     ) -> Iterator[np.ndarray]:
         """Yield one animated frame per driving frame (constant memory for any length).
 
-        Frames whose driving face is lost repeat the last motion (the source at rest before the
-        first face is seen). Raises NoFaceError at the end if the driving input had no face at all.
+        Several source faces (of one picture) are each driven by their own driving input, in
+        order, or all by one; each is rendered into the same frame. Drivers of different lengths
+        run to the longest, a finished one holding its last motion. Frames whose driving face is
+        lost repeat the last motion (the source at rest before the first face is seen). Raises
+        NoFaceError at the end if a driving input had no face at all.
         """
         options = options or AnimationOptions()
-        if driving.kind == "template" and not driving.has_motion_for(self.backend.name):
-            raise UserError(
-                f"this template holds no motion the {self.backend.name} backend can use "
-                f"(it has {driving.motion_kinds()}); choose the backend with --backend",
-                driving.path,
-            )
-        reference = self._reference(driving, options.reference_frame)
-        still = driving.kind == "image"
-        last = None
-        for frame in prefetch(driving, name="vivify-driving"):  # decode + track ahead
-            motion = self.backend.motion(frame)
-            if motion is not None:
-                last = motion
-                if reference is None:
-                    reference = motion
-            if last is None:
-                out = self._at_rest(source, options)
-            else:
-                out = self.backend.render(source.state, last, reference, options, still=still)
-            if options.concat:
-                h = out.shape[0]
-                drv = (_fit_height(frame.image, h) if frame.image is not None
-                       else _landmark_panel(frame.landmarks, (h, h), None))  # fmt: skip
-                out = np.concatenate([_fit_height(source.image, h), drv, out], axis=1)
-            yield out
-        if last is None:
-            raise NoFaceError("no face found in any driving frame", driving.path)
+        sources = [source] if isinstance(source, PreparedSource) else list(source)
+        drivers = [driving] if isinstance(driving, DrivingSource) else list(driving)
+        if len(drivers) not in (1, len(sources)):
+            raise UserError(f"{len(drivers)} driving inputs for {len(sources)} faces: give one, or one each")
+        if not options.paste_back and len(sources) > 1:
+            raise UserError("--no-paste-back outputs one face's crop; select a single face")
+        for drv in drivers:
+            if drv.kind == "template" and not drv.has_motion_for(self.backend.name):
+                raise UserError(
+                    f"this template holds no motion the {self.backend.name} backend can use "
+                    f"(it has {drv.motion_kinds()}); choose the backend with --backend",
+                    drv.path,
+                )
+        references = [self._reference(drv, options.reference_frame) for drv in drivers]
+        last: list[object | None] = [None] * len(drivers)
+        # decode + track ahead in a thread; several drivers share one face detector, which is not
+        # thread-safe, so they are read in turn
+        threaded = len(drivers) == 1
+        streams = [prefetch(drv, name="vivify-driving") if threaded else iter(drv) for drv in drivers]
+        latest: list[DrivingFrame | None] = [None] * len(drivers)
+        try:
+            while True:
+                advanced = False
+                for k, stream in enumerate(streams):
+                    frame = next(stream, None) if stream is not None else None
+                    if frame is None:
+                        streams[k] = None
+                        continue
+                    advanced = True
+                    latest[k] = frame
+                    motion = self.backend.motion(frame)
+                    if motion is not None:
+                        last[k] = motion
+                        if references[k] is None:
+                            references[k] = motion
+                if not advanced:
+                    break
+                canvas = None
+                for i, prepared in enumerate(sources):
+                    k = i if len(drivers) > 1 else 0
+                    if last[k] is None:
+                        continue
+                    canvas = self.backend.render(prepared.state, last[k], references[k], options,
+                                                 still=drivers[k].kind == "image", canvas=canvas)  # fmt: skip
+                out = self._at_rest(sources[0], options) if canvas is None else canvas
+                if options.concat:
+                    out = self._concat(sources[0].image, latest[0], out)
+                yield out
+        finally:
+            for stream in streams:
+                close = getattr(stream, "close", None)
+                if close is not None:
+                    close()
+        for k, drv in enumerate(drivers):
+            if last[k] is None:
+                raise NoFaceError("no face found in any driving frame", drv.path)
+
+    @staticmethod
+    def _concat(source: np.ndarray, frame: DrivingFrame | None, out: np.ndarray) -> np.ndarray:
+        """source | driving | result, side by side at the result's height."""
+        h = out.shape[0]
+        if frame is not None and frame.image is not None:
+            drv = _fit_height(frame.image, h)
+        else:
+            drv = _landmark_panel(None if frame is None else frame.landmarks, (h, h), None)
+        return np.concatenate([_fit_height(source, h), drv, out], axis=1)
 
     def animate(
         self,
         source: str | Path | np.ndarray,
-        driving: str | Path | DrivingSource,
+        driving: str | Path | DrivingSource | Sequence[str | Path | DrivingSource],
         output: str | Path,
         options: AnimationOptions | None = None,
         progress: bool = False,
@@ -156,20 +248,25 @@ class Animator:
     ) -> Path:
         """Animate ``source`` with ``driving`` (video, image or template) into the MP4 ``output``.
 
-        The driving video's audio is muxed in (``options.keep_audio``); the file appears only when
-        complete. ``crf`` and ``preset`` are the H.264 encoder's quality and speed settings.
+        ``options.face_index`` selects the face(s) to animate; with several faces, ``driving`` may
+        be a list with one driving input per face. The first driving video's audio is muxed in
+        (``options.keep_audio``); the file appears only when complete. ``crf`` and ``preset`` are
+        the H.264 encoder's quality and speed settings.
         """
         options = options or AnimationOptions()
-        prepared = self.prepare(source, options.face_index)
-        drv = (driving if isinstance(driving, DrivingSource)
-               else DrivingSource(driving, self.detector, max_frames=options.max_frames))  # fmt: skip
-        fps = options.fps or drv.fps or 25.0
-        audio = drv.audio_path if options.keep_audio else None
-        stream = prefetch(self.frames(prepared, drv, options), name="vivify-render")  # encode meanwhile
+        sources = self.prepare_faces(source, options.face_index)
+        items = [driving] if isinstance(driving, (str, Path, DrivingSource)) else list(driving)
+        limit = options.max_frames
+        drivers = [d if isinstance(d, DrivingSource) else DrivingSource(d, self.detector, max_frames=limit)
+                   for d in items]  # fmt: skip
+        fps = options.fps or drivers[0].fps or 25.0
+        audio = drivers[0].audio_path if options.keep_audio else None
+        stream = prefetch(self.frames(sources, drivers, options), name="vivify-render")  # encode meanwhile
         if progress:
             from tqdm import tqdm  # noqa: PLC0415
 
-            stream = tqdm(stream, total=len(drv), unit="frame", desc="animating", leave=False)
+            total = max(len(d) for d in drivers)
+            stream = tqdm(stream, total=total, unit="frame", desc="animating", leave=False)
         with VideoWriter(output, fps, audio_from=audio, crf=crf, preset=preset) as writer:
             for frame in stream:
                 writer.write(frame)

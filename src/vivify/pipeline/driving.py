@@ -12,6 +12,7 @@ from vivify.errors import NoFaceError
 from vivify.face.detect import FaceDetector, find_face
 from vivify.face.track import FaceTracker
 from vivify.io import VideoReader, load_image, media_kind, probe_video
+from vivify.pipeline.lp_template import load_liveportrait_template
 from vivify.pipeline.templates import MotionTemplate, load_template
 
 
@@ -19,7 +20,7 @@ class DrivingSource:
     """A driving input opened for streaming.
 
     Args:
-        path: a video, an image, or a ``.npz`` motion template.
+        path: a video, an image, a ``.npz`` motion template or a LivePortrait ``.pkl`` template.
         detector: face detector (videos and images).
         max_frames: stop after this many frames.
     """
@@ -30,9 +31,11 @@ class DrivingSource:
         self.max_frames = max_frames
         self.audio_path: Path | None = None
         self._template: MotionTemplate | None = None
-        if self.path.suffix.lower() == ".npz":
+        if self.path.suffix.lower() in (".npz", ".pkl"):
             self.kind = "template"
-            self._template = load_template(self.path)
+            # a LivePortrait .pkl goes through the restricted reader only (never plain pickle)
+            reader = load_liveportrait_template if self.path.suffix.lower() == ".pkl" else load_template
+            self._template = reader(self.path)
             self.fps = self._template.fps
             total = len(self._template)
         elif media_kind(self.path) == "image":

@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from vivify.motion.editing import FaceEdit
+
 Region = Literal["all", "exp", "pose", "lips", "eyes"]
 REGIONS = ("all", "exp", "pose", "lips", "eyes")
 DrivingOption = Literal["expression-friendly", "pose-friendly"]
 DRIVING_OPTIONS = ("expression-friendly", "pose-friendly")
+FaceSelection = int | tuple[int, ...] | Literal["all"]
 
 
 @dataclass(frozen=True)
@@ -21,7 +24,8 @@ class AnimationOptions:
         region: which motion to transfer.
         multiplier: scales the transferred motion.
         reference_frame: driving frame whose face is the neutral reference (relative mode).
-        face_index: which source face to animate (largest first).
+        face_index: which source face(s) to animate: an index (largest face first), several, or
+            "all".
         paste_back: paste the animated face into the full picture (False: output the crop).
         concat: write source | driving | result side by side.
         fps: output frame rate (default: the driving video's, or 25).
@@ -37,13 +41,15 @@ class AnimationOptions:
         eye_ratio: fixed target eye-open ratio for eye retargeting (None: follow the driver).
         lip_ratio: fixed target lip-open ratio for lip retargeting (None: follow the driver).
         normalize_lip: neural backend, relative mode: close the source's open mouth first.
+        edit: editing controls (head pose, smile, blink, gaze, ...) added on top of the driving
+            motion in every frame (see :class:`vivify.motion.FaceEdit` and docs/editing.md).
     """
 
     relative: bool = True
     region: Region = "all"
     multiplier: float = 1.0
     reference_frame: int = 0
-    face_index: int = 0
+    face_index: FaceSelection = 0
     paste_back: bool = True
     concat: bool = False
     fps: float | None = None
@@ -56,12 +62,16 @@ class AnimationOptions:
     eye_ratio: float | None = None
     lip_ratio: float | None = None
     normalize_lip: bool = False
+    edit: FaceEdit | None = None
 
     def __post_init__(self) -> None:
         if self.region not in REGIONS:
             raise ValueError(f"region must be one of {REGIONS}, got {self.region!r}")
         if self.driving_option not in DRIVING_OPTIONS:
             raise ValueError(f"driving_option must be one of {DRIVING_OPTIONS}, got {self.driving_option!r}")
+        faces = (self.face_index,) if isinstance(self.face_index, int) else self.face_index
+        if faces != "all" and (not faces or any(not isinstance(i, int) or i < 0 for i in faces)):
+            raise ValueError(f"face_index must be an index >= 0, several, or 'all', got {self.face_index!r}")
         if self.max_frames is not None and self.max_frames < 1:
             raise ValueError("max_frames must be >= 1")
         for name in ("eye_ratio", "lip_ratio"):

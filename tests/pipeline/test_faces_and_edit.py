@@ -1,0 +1,95 @@
+"""Several faces with their own drivers, and the still-image editor (mesh backend)."""
+
+import cv2
+import numpy as np
+import pytest
+
+from vivify.errors import UserError
+from vivify.face.geometry import eye_open, lip_open
+from vivify.io import VideoReader, VideoWriter, load_image
+from vivify.motion import FaceEdit
+from vivify.pipeline import AnimationOptions, Animator, DrivingSource
+
+
+@pytest.fixture(scope="module")
+def animator(detector):
+    return Animator("mesh", detector=detector)
+
+
+@pytest.fixture(scope="module")
+def pair_image(shared_data):
+    """Two portraits side by side."""
+    a, b = (load_image(shared_data / "portraits" / f"{n}.jpg") for n in ("s5", "s7"))
+    a, b = (cv2.resize(x, (400, 400 * x.shape[0] // x.shape[1])) for x in (a, b))
+    h = max(a.shape[0], b.shape[0])
+    canvas = np.full((h, 800, 3), 128, np.uint8)
+    canvas[: a.shape[0], :400], canvas[: b.shape[0], 400:] = a, b
+    return canvas
+
+
+def _video(path, frames):
+    with VideoWriter(path, 25) as w:
+        for f in frames:
+            w.write(f)
+    return path
+
+
+def test_two_faces_follow_their_own_drivers(animator, pair_image, shared_data, tmp_path, detector):
+    with VideoReader(shared_data / "driving" / "d0.mp4", max_frames=20) as reader:
+        talking = list(reader)
+    still = _video(tmp_path / "still.mp4", [talking[0]] * len(talking))  # a driver that never moves
+    talk = _video(tmp_path / "talk.mp4", talking)
+    prepared = animator.prepare_faces(pair_image, "all")
+    assert len(prepared) == 2
+    left_first = prepared[0].landmarks[:, 0].mean() < prepared[1].landmarks[:, 0].mean()
+    drivers = [DrivingSource(still, detector), DrivingSource(talk, detector)]  # left still, right talks
+    drivers = drivers if left_first else drivers[::-1]
+    frames = list(animator.frames(prepared, drivers, AnimationOptions(face_index="all")))
+    assert len(frames) == len(talking)
+    assert np.array_equal(frames[0], pair_image)  # the first frame is each driver's reference
+    lips = []
+    for f in frames:
+        faces = sorted(detector.detect(f), key=lambda x: x.landmarks[:, 0].mean())
+        lips.append([lip_open(x.landmarks) for x in faces])
+    lips = np.array(lips)
+    drv = [lip_open(detector.detect(f)[0].landmarks) for f in talking]
+    assert np.corrcoef(lips[:, 1], drv)[0, 1] > 0.8  # the right face talks like its driver
+    assert lips[:, 0].std() < 0.2 * lips[:, 1].std()  # the left one keeps still
+
+
+def test_driver_count_must_match_faces(animator, pair_image, shared_data, detector):
+    prepared = animator.prepare_faces(pair_image, "all")
+    d = shared_data / "driving" / "d0.mp4"
+    drivers = [DrivingSource(d, detector, max_frames=2)] * 3
+    with pytest.raises(UserError, match="3 driving inputs for 2 faces"):
+        next(animator.frames(prepared, drivers))
+    with pytest.raises(UserError, match="one face"):
+        next(animator.frames(prepared, drivers[:1], AnimationOptions(paste_back=False)))
+
+
+def test_edit_blinks_and_keeps_the_background(animator, shared_data, tmp_path, detector):
+    src = load_image(shared_data / "portraits" / "s5.jpg")
+    face = detector.detect(src)[0]
+    out = animator.edit(src, FaceEdit(blink=39, mouth_open=100), tmp_path / "e.png")
+    assert (tmp_path / "e.png").is_file()
+    edited = detector.detect(out)[0]
+    assert eye_open(edited.landmarks) < 0.6 * eye_open(face.landmarks)
+    assert lip_open(edited.landmarks) > lip_open(face.landmarks) + 0.1
+    far = np.zeros(src.shape[:2], bool)
+    far[: int(face.landmarks[:, 1].min()) - 150] = True  # well above the head
+    assert np.array_equal(out[far], src[far])
+    neutral = animator.edit(src, FaceEdit())
+    assert np.array_equal(neutral, src)
+
+
+def test_edit_every_face(animator, pair_image):
+    out = animator.edit(pair_image, FaceEdit(yaw=15), options=AnimationOptions(face_index="all"))
+    assert np.abs(out[:, :400].astype(int) - pair_image[:, :400]).max() > 30
+    assert np.abs(out[:, 400:].astype(int) - pair_image[:, 400:]).max() > 30
+
+
+def test_keypoint_only_template_needs_the_neural_backend(animator, shared_data, tmp_path):
+    with pytest.raises(UserError, match="no motion the mesh backend can use"):
+        animator.animate(shared_data / "portraits" / "s5.jpg", shared_data / "templates" / "wink.pkl",
+                         tmp_path / "o.mp4")  # fmt: skip
+    assert not (tmp_path / "o.mp4").exists()
