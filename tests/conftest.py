@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import pytest
+
+REFERENCE = Path(__file__).resolve().parents[1] / ".." / "shared" / "reference"  # default fixtures
 
 
 def _shared(name: str) -> Path:
@@ -46,6 +50,44 @@ def detector():
 
     with MediaPipeFaceDetector() as det:
         yield det
+
+
+# The reference fixtures and the deterministic test weights of their seed (the parity tests and
+# the neural backend's tests share one copy per session).
+
+
+@pytest.fixture(scope="session")
+def fixtures_root() -> Path:
+    root = Path(os.environ.get("VIVIFY_FIXTURES", REFERENCE / "fixtures"))
+    if not (root / "meta.json").is_file():
+        pytest.fail(f"reference fixtures not found at {root} (set VIVIFY_FIXTURES)")
+    return root
+
+
+@pytest.fixture(scope="session")
+def fixtures_meta(fixtures_root) -> dict:
+    return json.loads((fixtures_root / "meta.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def test_weights_dir(tmp_path_factory, manifest, fixtures_meta) -> Path:
+    """An official-layout weights folder with the fixtures' seed (written once per session)."""
+    from vivify.weights import write_test_weights
+
+    out = tmp_path_factory.mktemp("weights")
+    digests = write_test_weights(manifest, int(fixtures_meta["seed"]), out)
+    expected = fixtures_meta.get("weights_sha256")
+    if expected:
+        assert digests == expected, "test weights differ from the fixtures' weights"
+    return out
+
+
+@pytest.fixture(scope="session")
+def models(test_weights_dir):
+    """The five networks loaded through the public loader from the seeded test weights."""
+    import vivify
+
+    return vivify.load_liveportrait(test_weights_dir)
 
 
 def pytest_terminal_summary(terminalreporter, config) -> None:

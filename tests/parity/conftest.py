@@ -1,21 +1,19 @@
 """Parity against the reference fixtures (shared/reference/fixtures, or $VIVIFY_FIXTURES).
 
 The fixtures' seed is read from their meta.json and the test weights are regenerated from it, so
-the same tests run unchanged on any fixture set of the same layout.
+the same tests run unchanged on any fixture set of the same layout. ``fixtures_root``,
+``fixtures_meta``, ``test_weights_dir`` and ``models`` live in tests/conftest.py (the backend
+tests use them too).
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-
-REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference"
 
 
 def _slice(spec: str) -> tuple:
@@ -98,19 +96,6 @@ class ParityFixture:
 
 
 @pytest.fixture(scope="session")
-def fixtures_root() -> Path:
-    root = Path(os.environ.get("VIVIFY_FIXTURES", REFERENCE / "fixtures"))
-    if not (root / "meta.json").is_file():
-        pytest.fail(f"reference fixtures not found at {root} (set VIVIFY_FIXTURES)")
-    return root
-
-
-@pytest.fixture(scope="session")
-def fixtures_meta(fixtures_root) -> dict:
-    return json.loads((fixtures_root / "meta.json").read_text())
-
-
-@pytest.fixture(scope="session")
 def parity(fixtures_root, fixtures_meta, pytestconfig):
     """Factory: ``parity('warping_module')`` -> :class:`ParityFixture`.
 
@@ -121,19 +106,6 @@ def parity(fixtures_root, fixtures_meta, pytestconfig):
         pytestconfig.parity_results = []
     results = pytestconfig.parity_results
     return lambda name: ParityFixture(fixtures_root, name, fixtures_meta, results)
-
-
-@pytest.fixture(scope="session")
-def test_weights_dir(tmp_path_factory, manifest, fixtures_meta) -> Path:
-    """An official-layout weights folder with the fixtures' seed (written once per session)."""
-    from vivify.weights import write_test_weights
-
-    out = tmp_path_factory.mktemp("weights")
-    digests = write_test_weights(manifest, int(fixtures_meta["seed"]), out)
-    expected = fixtures_meta.get("weights_sha256")
-    if expected:
-        assert digests == expected, "test weights differ from the fixtures' weights"
-    return out
 
 
 @pytest.fixture(scope="session")
@@ -148,11 +120,3 @@ def official_state_dict(test_weights_dir):
         return torch.load(test_weights_dir / relpaths[file], map_location="cpu", weights_only=True)
 
     return load
-
-
-@pytest.fixture(scope="session")
-def models(test_weights_dir):
-    """The five networks loaded through the public loader from the seeded test weights."""
-    import vivify
-
-    return vivify.load_liveportrait(test_weights_dir)

@@ -3,30 +3,87 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
-from vivify.backends.base import RenderBackend
+import torch
+
+from vivify.backends.base import DrivingFrame, RenderBackend
 from vivify.backends.meshwarp import MeshWarpBackend
+from vivify.backends.neural import NeuralBackend
 from vivify.errors import UserError
+from vivify.weights.download import WeightsNotFoundError, default_weights_dir, resolve_weights_dir
 
 logger = logging.getLogger(__name__)
 
-BACKENDS = {"mesh": MeshWarpBackend}
 CHOICES = ("auto", "mesh", "neural")
 
 
-def load_backend(name: str = "auto") -> RenderBackend:
+BACKENDS: dict[str, type] = {"mesh": MeshWarpBackend, "neural": NeuralBackend}
+
+
+def load_backend(
+    name: str = "auto",
+    *,
+    weights_dir: str | Path | None = None,
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype = torch.float32,
+) -> RenderBackend:
     """A backend by name: ``mesh``, ``neural`` or ``auto``.
 
-    ``auto`` picks the weight-free mesh backend in this version (the neural renderer's networks
-    load, see :func:`vivify.load_liveportrait`, but its frame pipeline is not wired in yet).
+    ``auto`` is the neural backend when the LivePortrait weights are found (``weights_dir``,
+    else ``$VIVIFY_WEIGHTS`` or the user cache), otherwise the weight-free mesh backend, with a
+    logged notice saying how to get the weights.
+
+    Args:
+        name: backend name.
+        weights_dir: LivePortrait weights folder for the neural backend.
+        device, dtype: where and in which precision the neural backend runs ("auto": CUDA when
+            available, else the CPU).
+
+    Raises:
+        UserError: unknown name, or ``neural`` without weights (the message says how to get them).
+        InputError: a weights file is unreadable or not the official architecture.
+
+    Examples:
+        >>> backend = load_backend("mesh")
+        >>> backend.name
+        'mesh'
     """
     if name == "auto":
+        try:
+            resolve_weights_dir(weights_dir)
+        except WeightsNotFoundError:
+            where = Path(weights_dir).expanduser() if weights_dir else default_weights_dir()
+            logger.warning(
+                "LivePortrait weights not found in %s: using the weight-free mesh backend "
+                "(run `vivify weights download` for the neural one)",
+                where,
+            )
+            return MeshWarpBackend()
+        name = "neural"
+    if name == "mesh":
         return MeshWarpBackend()
-    if name == "neural":
-        raise UserError("the neural backend is not available in this version yet; use --backend mesh")
-    if name not in BACKENDS:
+    if name != "neural":
         raise UserError(f"unknown backend {name!r} (choose from {', '.join(CHOICES)})")
-    return BACKENDS[name]()
+    try:
+        root = resolve_weights_dir(weights_dir)
+    except WeightsNotFoundError as exc:
+        where = Path(weights_dir).expanduser() if weights_dir else default_weights_dir()
+        fetch = f"vivify weights download --dir {where}" if weights_dir else "vivify weights download"
+        raise UserError(
+            f"the neural backend needs the LivePortrait weights, not found in {where}: run `{fetch}`"
+        ) from exc
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    return NeuralBackend(root, device=device, dtype=dtype)
 
 
-__all__ = ["BACKENDS", "CHOICES", "MeshWarpBackend", "RenderBackend", "load_backend"]
+__all__ = [
+    "BACKENDS",
+    "CHOICES",
+    "DrivingFrame",
+    "MeshWarpBackend",
+    "NeuralBackend",
+    "RenderBackend",
+    "load_backend",
+]

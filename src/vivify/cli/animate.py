@@ -103,8 +103,7 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     start = time.perf_counter()
     driving = args.driving[0] if len(args.driving) == 1 else args.driving
-    out = Animator(args.backend).animate(
-        args.source, driving, args.output, options, progress=sys.stderr.isatty()
-    )
+    animator = Animator(args.backend, weights_dir=args.weights, device=args.device)
+    out = animator.animate(args.source, driving, args.output, options, progress=sys.stderr.isatty())
     print(f"wrote {out} ({time.perf_counter() - start:.1f} s)")
     return 0

@@ -34,6 +34,8 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
                        help="face to edit, largest first (default 0); repeatable")  # fmt: skip
     faces.add_argument("--all-faces", action="store_true", help="edit every face found")
     p.add_argument("--no-paste-back", dest="paste_back", action="store_false", help="output the aligned crop")
+    p.add_argument("--weights", metavar="DIR", help="LivePortrait weights folder (see `vivify weights`)")
+    p.add_argument("--device", default="auto", help="torch device for the neural backend (default: auto)")
     controls = p.add_argument_group("controls")
     for control, spec in CONTROLS.items():
         controls.add_argument(
@@ -52,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"{_flag(str(exc).split()[0])} {' '.join(str(exc).split()[1:])}") from exc
     options = AnimationOptions(face_index=face_selection(args), paste_back=args.paste_back)
     start = time.perf_counter()
-    Animator(args.backend).edit(args.source, edit, args.output, options)
+    animator = Animator(args.backend, weights_dir=args.weights, device=args.device)
+    animator.edit(args.source, edit, args.output, options)
     print(f"wrote {args.output} ({time.perf_counter() - start:.1f} s)")
     return 0

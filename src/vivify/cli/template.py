@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from vivify.backends import load_backend
+from vivify.weights.download import WeightsNotFoundError, resolve_weights_dir
 from vivify.cli.animate import positive_int
 from vivify.errors import UserError
 from vivify.face import MediaPipeFaceDetector
@@ -50,6 +52,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     )
     p.add_argument("-o", "--output", required=True, help="template file (.npz)")
     p.add_argument("--max-frames", type=positive_int, default=None, metavar="N", help="keep at most N frames")
+    p.add_argument("--weights", metavar="DIR", help="LivePortrait weights: also record keypoint motion "
+                   "for the neural backend (default: if found in $VIVIFY_WEIGHTS or the cache)")  # fmt: skip
+    p.add_argument("--device", default="auto", help="torch device for the keypoint motion (default: auto)")
     p.set_defaults(run=run)
 
 
@@ -65,11 +70,20 @@ def run(args: argparse.Namespace) -> int:
         return _import(args)
     if args.pickle is not None:
         raise UserError(f"unexpected argument {args.pickle!r} (did you mean 'vivify template import'?)")
+    keypoints = None  # the neural backend, when its weights are there, adds keypoint motion
+    try:
+        resolve_weights_dir(args.weights)
+        keypoints = load_backend("neural", weights_dir=args.weights, device=args.device)
+    except WeightsNotFoundError:
+        if args.weights:
+            raise
     with MediaPipeFaceDetector() as detector:
-        template = record_template(DrivingSource(args.driving, detector, max_frames=args.max_frames))
+        source = DrivingSource(args.driving, detector, max_frames=args.max_frames)
+        template = record_template(source, keypoint_backend=keypoints)
     path = save_template(args.output, template)
     found = int(template.valid.sum())
-    print(f"wrote {path}: {len(template)} frames at {template.fps:g} fps, face in {found}")
+    kinds = "mesh landmarks" + (" and keypoint motion" if keypoints is not None else "")
+    print(f"wrote {path}: {len(template)} frames at {template.fps:g} fps, face in {found} ({kinds})")
     return 0
 
 

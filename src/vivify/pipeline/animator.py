@@ -67,14 +67,26 @@ class Animator:
     Args:
         backend: "auto", "mesh" or "neural" (or a backend object).
         detector: face detector to use (default: MediaPipe).
+        weights_dir: LivePortrait weights for the neural backend (default: ``$VIVIFY_WEIGHTS``
+            or the user cache).
+        device: torch device of the neural backend ("auto": CUDA when available).
 
     Examples:
         >>> from vivify import Animator, AnimationOptions
         >>> Animator().animate("portrait.jpg", "driving.mp4", "out.mp4")  # doctest: +SKIP
     """
 
-    def __init__(self, backend: str | RenderBackend = "auto", detector: FaceDetector | None = None) -> None:
-        self.backend = load_backend(backend) if isinstance(backend, str) else backend
+    def __init__(
+        self,
+        backend: str | RenderBackend = "auto",
+        detector: FaceDetector | None = None,
+        *,
+        weights_dir: str | Path | None = None,
+        device: str = "auto",
+    ) -> None:
+        if isinstance(backend, str):
+            backend = load_backend(backend, weights_dir=weights_dir, device=device)
+        self.backend = backend
         self._detector = detector
 
     @property

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
-from vivify.backends.base import DrivingFrame
+from vivify.backends.base import DrivingFrame, RenderBackend
 from vivify.errors import NoFaceError
 from vivify.face.detect import FaceDetector, find_face
 from vivify.face.track import FaceTracker
 from vivify.io import VideoReader, load_image, media_kind, probe_video
+from vivify.motion.keypoint_motion import KeypointMotion
 from vivify.pipeline.lp_template import load_liveportrait_template
 from vivify.pipeline.templates import MotionTemplate, load_template
 
@@ -67,7 +68,7 @@ class DrivingSource:
         kinds = []
         if self._template.landmarks is not None:
             kinds.append("mesh landmarks")
-        if getattr(self._template, "keypoints", None) is not None:
+        if self._template.keypoints is not None:
             kinds.append("keypoint motion")
         return " and ".join(kinds)
 
@@ -78,16 +79,17 @@ class DrivingSource:
         if backend == "mesh":
             return self._template.landmarks is not None
         # the neural backend needs keypoint motion (its driving crops are not in a template)
-        return getattr(self._template, "keypoints", None) is not None
+        return self._template.keypoints is not None
 
     def __iter__(self) -> Iterator[DrivingFrame]:
         if self.kind == "template":
             template = self._template
             assert template is not None
-            keypoints = getattr(template, "keypoints", None)
+            keypoints = template.keypoints
+            finite = None if keypoints is None else keypoints.finite_frames()
             for i in range(self.n_frames):
                 lm = None if template.landmarks is None else template.landmarks[i]
-                kp = None if keypoints is None else keypoints[i]
+                kp = None if keypoints is None or not finite[i] else keypoints[i]
                 yield DrivingFrame(i, None if lm is None or np.isnan(lm).any() else lm, None, kp)
         elif self.kind == "image":
             image = load_image(self.path)
@@ -100,15 +102,28 @@ class DrivingSource:
                     yield DrivingFrame(i, None if tracked is None else tracked.face.landmarks, frame)
 
 
-def record_template(source: DrivingSource) -> MotionTemplate:
-    """Track a driving video or image into a template (NaN rows where the face is lost)."""
-    rows, size = [], None
+def record_template(source: DrivingSource, keypoint_backend: RenderBackend | None = None) -> MotionTemplate:
+    """Track a driving video or image into a template (NaN rows where the face is lost).
+
+    With ``keypoint_backend`` (the neural backend) the template also holds each frame's keypoint
+    motion, so it drives both backends.
+    """
+    rows, size, motions = [], None, []
     for frame in source:
         if frame.image is not None:
             size = frame.image.shape[:2]
         rows.append(np.full((478, 3), np.nan, np.float32) if frame.landmarks is None else frame.landmarks)
+        if keypoint_backend is not None:
+            motion = keypoint_backend.motion(frame)
+            motions.append(None if motion is None else motion.keypoints())
     landmarks = np.stack(rows).astype(np.float32)
     if np.isnan(landmarks).all():
         raise NoFaceError("no face found in any driving frame", source.path)
+    keypoints = None
+    if motions:
+        good = next(m for m in motions if m is not None)
+        fields = (good.rotation, good.exp, good.t, good.scale, good.eye_ratio, good.lip_ratio)
+        lost = KeypointMotion(*(None if a is None else np.full_like(a, np.nan) for a in fields))
+        keypoints = KeypointMotion.concat([lost if m is None else m for m in motions])
     meta = {"source": source.path.name, "frame_size": list(size) if size else None}
-    return MotionTemplate(landmarks, source.fps, meta)
+    return MotionTemplate(landmarks, source.fps, meta, keypoints)
