@@ -73,3 +73,16 @@ def test_follows_the_chosen_face_among_two(d0_frames, detector, shared_data):
         tracker = FaceTracker(detector, face_index=index)
         centers = [tracker.update(f).face.box.center[0] for f in frames]
         assert all((c > w) == on_right for c in centers)
+
+
+@pytest.mark.parametrize("name", ["s10", "s6"])
+def test_a_still_picture_tracks_still(shared_data, detector, name):
+    # the tracking crop follows the face only beyond a small tolerance; re-centred on every
+    # frame's own (noisy) landmarks, these paintings jittered by ~2x a real video's jitter
+    from vivify.io import load_image
+    from vivify.metrics import landmark_jitter
+
+    image = load_image(shared_data / "portraits" / f"{name}.jpg")
+    tracker = FaceTracker(detector, smoothing=None)
+    raw = np.stack([tracker.update(image).raw_landmarks for _ in range(12)])
+    assert landmark_jitter(raw[2:]) < 0.0005

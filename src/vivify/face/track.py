@@ -16,6 +16,7 @@ logger = logging.getLogger(__name__)
 
 _TRACK_ROI_SCALE = 1.5  # ROI side relative to the previous landmark box (the mesh's own habit)
 _MIN_IOU = 0.3  # a tracked face must overlap its previous box this much, or it counts as lost
+_ROI_HOLD = 0.02  # the tracking crop stays put while the face moves less than this (fraction of its side)
 
 
 @dataclass(frozen=True)
@@ -105,12 +106,14 @@ class FaceTracker:
         self.dt = 1.0 / fps if fps and fps > 0 else 1.0 / 25.0
         self._filter = OneEuroFilter(smoothing) if smoothing is not None else None
         self._last: Face | None = None
+        self._roi: tuple[np.ndarray, float] | None = None
         self._lost = False
         self._scale = 1.0
         self._frame_index = -1
 
     def reset(self) -> None:
         self._last = None
+        self._roi = None
         self._lost = False
         self._frame_index = -1
         if self._filter is not None:
@@ -119,7 +122,17 @@ class FaceTracker:
     def _follow(self, frame: np.ndarray) -> Face | None:
         last = self._last
         assert last is not None
-        face = self.detector.landmarks_in_roi(frame, last.box.center, _TRACK_ROI_SCALE * last.size)
+        center, side = np.asarray(last.box.center, np.float64), _TRACK_ROI_SCALE * last.size
+        # Keep the previous crop while the face stays within a small tolerance of it: the mesh
+        # model's output depends on where the crop sits, so a crop re-centred on every frame's
+        # landmarks feeds their noise back (a still picture would jitter by itself).
+        if self._roi is not None:
+            old_center, old_side = self._roi
+            if (np.abs(center - old_center).max() <= _ROI_HOLD * old_side
+                    and abs(side / old_side - 1.0) <= _ROI_HOLD):  # fmt: skip
+                center, side = old_center, old_side
+        self._roi = (center, side)
+        face = self.detector.landmarks_in_roi(frame, (float(center[0]), float(center[1])), side)
         if face is not None and face.box.iou(last.box) >= _MIN_IOU:
             return face
         return None
@@ -142,6 +155,8 @@ class FaceTracker:
         self._lost = face is None
         if face is None:
             return None
+        if redetected:
+            self._roi = None
         if redetected and self._filter is not None:
             self._filter.reset()  # don't smooth across a jump
             self._scale = max(face.size, 1.0)
