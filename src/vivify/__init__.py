@@ -8,7 +8,8 @@ except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
 from vivify.errors import InputError, NoFaceError, UserError, VivifyError
-from vivify.pipeline import AnimationOptions, Animator
+from vivify.motion.editing import FaceEdit
+from vivify.pipeline import AnimationOptions, Animator, DrivingSource
 
 
 def load_liveportrait(*args, **kwargs):
@@ -21,6 +22,8 @@ def load_liveportrait(*args, **kwargs):
 __all__ = [
     "AnimationOptions",
     "Animator",
+    "DrivingSource",
+    "FaceEdit",
     "InputError",
     "NoFaceError",
     "UserError",

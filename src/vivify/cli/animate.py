@@ -32,11 +32,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p.add_argument(
         "--reference-frame", type=int, default=0, metavar="N", help="driving frame taken as neutral"
     )
-    faces = p.add_mutually_exclusive_group()
-    faces.add_argument("--face-index", type=int, action="append", metavar="N",
-                       help="source face, largest first (default 0); repeatable")  # fmt: skip
-    faces.add_argument("--all-faces", action="store_true", help="animate every face found in the source")
-    p.add_argument("--no-paste-back", dest="paste_back", action="store_false", help="output the aligned crop")
+    add_face_arguments(p, "animate")
     p.add_argument("--concat", action="store_true", help="write source | driving | result side by side")
     p.add_argument("--fps", type=float, default=None, help="output frame rate (default: the driving's)")
     p.add_argument(
@@ -78,6 +74,15 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def add_face_arguments(p: argparse.ArgumentParser, verb: str) -> None:
+    """--face-index N (repeatable) | --all-faces, and --no-paste-back."""
+    faces = p.add_mutually_exclusive_group()
+    faces.add_argument("--face-index", type=int, action="append", metavar="N",
+                       help=f"face to {verb}, largest first (default 0); repeatable")  # fmt: skip
+    faces.add_argument("--all-faces", action="store_true", help=f"{verb} every face found in the source")
+    p.add_argument("--no-paste-back", dest="paste_back", action="store_false", help="output the aligned crop")
 
 
 def face_selection(args: argparse.Namespace) -> int | tuple[int, ...] | str:

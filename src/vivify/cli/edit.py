@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from vivify.backends import CHOICES
-from vivify.cli.animate import face_selection
+from vivify.cli.animate import add_face_arguments, face_selection
 from vivify.errors import UserError
 from vivify.motion.editing import CONTROLS, FaceEdit
 from vivify.pipeline import AnimationOptions, Animator
@@ -29,11 +29,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("-s", "--source", required=True, help="portrait image")
     p.add_argument("-o", "--output", required=True, help=f"output image ({', '.join(IMAGE_OUTPUTS)})")
     p.add_argument("--backend", choices=CHOICES, default="auto", help="renderer (default: auto)")
-    faces = p.add_mutually_exclusive_group()
-    faces.add_argument("--face-index", type=int, action="append", metavar="N",
-                       help="face to edit, largest first (default 0); repeatable")  # fmt: skip
-    faces.add_argument("--all-faces", action="store_true", help="edit every face found")
-    p.add_argument("--no-paste-back", dest="paste_back", action="store_false", help="output the aligned crop")
+    add_face_arguments(p, "edit")
     p.add_argument("--weights", metavar="DIR", help="LivePortrait weights folder (see `vivify weights`)")
     p.add_argument("--device", default="auto", help="torch device for the neural backend (default: auto)")
     controls = p.add_argument_group("controls")

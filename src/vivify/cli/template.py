@@ -13,13 +13,13 @@ import argparse
 from pathlib import Path
 
 from vivify.backends import load_backend
-from vivify.weights.download import WeightsNotFoundError, resolve_weights_dir
 from vivify.cli.animate import positive_int
 from vivify.errors import UserError
 from vivify.face import MediaPipeFaceDetector
 from vivify.pipeline import DrivingSource, record_template, save_template
 from vivify.pipeline.lp_template import load_liveportrait_template
 from vivify.pipeline.templates import MotionTemplate
+from vivify.weights.download import WeightsNotFoundError, resolve_weights_dir
 
 IMPORT = "import"
 
