@@ -44,7 +44,7 @@ def test_two_faces_follow_their_own_drivers(animator, pair_image, shared_data, t
     left_first = prepared[0].landmarks[:, 0].mean() < prepared[1].landmarks[:, 0].mean()
     drivers = [DrivingSource(still, detector), DrivingSource(talk, detector)]  # left still, right talks
     drivers = drivers if left_first else drivers[::-1]
-    frames = list(animator.frames(prepared, drivers, AnimationOptions(face_index="all")))
+    frames = list(animator.frames(prepared, drivers, AnimationOptions(face_index="all", reference_frame="first")))
     assert len(frames) == len(talking)
     assert np.array_equal(frames[0], pair_image)  # the first frame is each driver's reference
     lips = []
@@ -93,3 +93,29 @@ def test_keypoint_only_template_needs_the_neural_backend(animator, shared_data, 
         animator.animate(shared_data / "portraits" / "s5.jpg", shared_data / "templates" / "wink.pkl",
                          tmp_path / "o.mp4")  # fmt: skip
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_neutral_reference_frame(animator, shared_data, tmp_path, detector):
+    from vivify.pipeline.animator import neutral_score
+
+    with VideoReader(shared_data / "driving" / "d0.mp4", max_frames=30) as reader:
+        frames = list(reader)
+    faces = [detector.detect(f)[0].landmarks for f in frames]
+    talking_first = int(np.argmax([lip_open(x) for x in faces]))  # start on the widest-open mouth
+    order = [talking_first] + [i for i in range(len(frames)) if i != talking_first]
+    drv_path = _video(tmp_path / "open_first.mp4", [frames[i] for i in order])
+    drv = DrivingSource(drv_path, detector)
+    tracked = [f.landmarks for f in drv]
+    neutral = int(np.argmin([neutral_score(x) for x in tracked]))
+    assert neutral != 0 and lip_open(tracked[neutral]) < lip_open(tracked[0])
+    source = animator.prepare(shared_data / "portraits" / "s5.jpg")
+    assert animator.backend.default_reference == "neutral"
+    default = list(animator.frames(source, drv))
+    by_index = list(animator.frames(source, drv, AnimationOptions(reference_frame=neutral)))
+    first = list(animator.frames(source, drv, AnimationOptions(reference_frame="first")))
+    # the chosen reference is the neutral frame, and it renders the source at rest
+    assert all(np.array_equal(a, b) for a, b in zip(default, by_index, strict=True))
+    assert np.abs(default[neutral].astype(int) - source.image).max() <= 2
+    assert np.array_equal(first[0], source.image)
+    with pytest.raises(ValueError, match="reference_frame"):
+        AnimationOptions(reference_frame="middle")

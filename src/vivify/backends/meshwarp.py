@@ -87,6 +87,8 @@ class MeshWarpBackend:
     """The weight-free ``mesh`` backend (CPU, no downloads)."""
 
     name = "mesh"
+    # relative motion from a neutral driving face: a source can't close its mouth beyond closed
+    default_reference = "neutral"
 
     def prepare(self, image: np.ndarray, face: Face) -> MeshSource:
         h, w = image.shape[:2]

@@ -167,6 +167,7 @@ class NeuralBackend:
     """
 
     name = "neural"
+    default_reference = "first"  # as LivePortrait does
 
     def __init__(
         self,

@@ -29,9 +29,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
                       help="transfer the driving expression and head rotation as they are")  # fmt: skip
     p.add_argument("--region", choices=REGIONS, default="all", help="which motion to transfer")
     p.add_argument("--multiplier", type=float, default=1.0, help="scale the motion (default 1.0)")
-    p.add_argument(
-        "--reference-frame", type=int, default=0, metavar="N", help="driving frame taken as neutral"
-    )
+    p.add_argument("--reference-frame", type=reference_frame, default=None, metavar="N|first|neutral",
+                   help="driving frame the motion is measured from (default: first for the neural backend, "
+                   "neutral for the mesh one: the most neutral face of the first 10 s)")  # fmt: skip
     add_face_arguments(p, "animate")
     p.add_argument("--concat", action="store_true", help="write source | driving | result side by side")
     p.add_argument("--fps", type=float, default=None, help="output frame rate (default: the driving's)")
@@ -52,6 +52,19 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         help="lip retargeting: follow the driver's lip openness, or hold RATIO (0-1)")  # fmt: skip
     add("--normalize-lip", action="store_true", help="close the source's open mouth first")
     p.set_defaults(run=run)
+
+
+def reference_frame(text: str) -> int | str:
+    """argparse type: a frame number, 'first' or 'neutral'."""
+    if text in ("first", "neutral"):
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, 'first' or 'neutral', got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
 
 
 def ratio(text: str) -> float:

@@ -16,11 +16,12 @@ from vivify.errors import NoFaceError, UserError
 from vivify.face.align import CropConfig, crop_matrix
 from vivify.face.crop import warp_crop
 from vivify.face.detect import FaceDetector, MediaPipeFaceDetector, find_face
+from vivify.face.geometry import eye_open, lip_open
 from vivify.io import VideoWriter, load_image, save_image
 from vivify.io.prefetch import prefetch
 from vivify.motion.editing import FaceEdit
 from vivify.pipeline.driving import DrivingSource
-from vivify.pipeline.options import AnimationOptions, FaceSelection
+from vivify.pipeline.options import NEUTRAL_SEARCH_FRAMES, AnimationOptions, FaceSelection
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,11 @@ class PreparedSource:
     landmarks: np.ndarray
     state: object
     crop_m_o2c: np.ndarray
+
+
+def neutral_score(landmarks: np.ndarray) -> float:
+    """How far a face is from neutral: mouth opening plus eyes away from normally open (0.3)."""
+    return float(lip_open(landmarks) + 0.5 * abs(eye_open(landmarks) - 0.3))
 
 
 def _fit_height(image: np.ndarray, height: int) -> np.ndarray:
@@ -146,18 +152,39 @@ class Animator:
             save_image(output, canvas)
         return canvas
 
-    def _reference(self, driving: DrivingSource, index: int) -> object | None:
-        """The backend motion of driving frame ``index`` (or the first later one with a face)."""
-        if index <= 0:
+    def _reference(self, driving: DrivingSource, choice: int | str | None) -> object | None:
+        """The backend motion of the reference driving frame (None: the first frame with a face).
+
+        ``choice`` is a frame number (or the first later one with a face), "first", "neutral"
+        or None (the backend's ``default_reference``).
+        """
+        if choice is None:
+            choice = getattr(self.backend, "default_reference", "first")
+        if choice == "first" or choice == 0:
             return None
+        if choice == "neutral":
+            return self._neutral_reference(driving)
         for frame in driving:
-            if frame.index >= index:
+            if frame.index >= choice:
                 motion = self.backend.motion(frame)
                 if motion is not None:
                     return motion
         raise NoFaceError(
-            f"no face found in the driving input at or after reference frame {index}", driving.path
+            f"no face found in the driving input at or after reference frame {choice}", driving.path
         )
+
+    def _neutral_reference(self, driving: DrivingSource) -> object | None:
+        """The motion of the driving frame closest to a neutral face (see :func:`neutral_score`)."""
+        best, best_score = None, np.inf
+        for frame in driving:
+            if frame.index >= NEUTRAL_SEARCH_FRAMES:
+                break
+            if frame.landmarks is None:
+                continue
+            score = neutral_score(frame.landmarks)
+            if score < best_score:
+                best, best_score = frame, score
+        return None if best is None else self.backend.motion(best)
 
     def _at_rest(self, source: PreparedSource, options: AnimationOptions) -> np.ndarray:
         """The source unchanged (before the driving face is first seen)."""

@@ -11,6 +11,7 @@ Region = Literal["all", "exp", "pose", "lips", "eyes"]
 REGIONS = ("all", "exp", "pose", "lips", "eyes")
 DrivingOption = Literal["expression-friendly", "pose-friendly"]
 DRIVING_OPTIONS = ("expression-friendly", "pose-friendly")
+NEUTRAL_SEARCH_FRAMES = 250  # frames searched for the most neutral driving face
 FaceSelection = int | tuple[int, ...] | Literal["all"]
 
 
@@ -23,7 +24,11 @@ class AnimationOptions:
             expression and head rotation as they are (False).
         region: which motion to transfer.
         multiplier: scales the transferred motion.
-        reference_frame: driving frame whose face is the neutral reference (relative mode).
+        reference_frame: driving frame whose face is the reference (relative mode): a frame
+            number, "first", "neutral" (the frame with the most closed mouth and normally open
+            eyes among the first :data:`NEUTRAL_SEARCH_FRAMES`), or None for the backend's
+            default ("first" for the neural backend, as LivePortrait does; "neutral" for the mesh
+            backend, which cannot close a mouth beyond closed when the driver starts talking).
         face_index: which source face(s) to animate: an index (largest face first), several, or
             "all".
         paste_back: paste the animated face into the full picture (False: output the crop).
@@ -48,7 +53,7 @@ class AnimationOptions:
     relative: bool = True
     region: Region = "all"
     multiplier: float = 1.0
-    reference_frame: int = 0
+    reference_frame: int | Literal["first", "neutral"] | None = None
     face_index: FaceSelection = 0
     paste_back: bool = True
     concat: bool = False
@@ -72,6 +77,9 @@ class AnimationOptions:
         faces = (self.face_index,) if isinstance(self.face_index, int) else self.face_index
         if faces != "all" and (not faces or any(not isinstance(i, int) or i < 0 for i in faces)):
             raise ValueError(f"face_index must be an index >= 0, several, or 'all', got {self.face_index!r}")
+        ref = self.reference_frame
+        if ref is not None and ref not in ("first", "neutral") and not (isinstance(ref, int) and ref >= 0):
+            raise ValueError(f"reference_frame must be a frame number, 'first' or 'neutral', got {ref!r}")
         if self.max_frames is not None and self.max_frames < 1:
             raise ValueError("max_frames must be >= 1")
         for name in ("eye_ratio", "lip_ratio"):
