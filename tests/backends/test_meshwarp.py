@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 import pytest
 
@@ -78,3 +79,31 @@ def test_still_driving_image_takes_its_expression_not_the_identity(prepared):
     opened[lower_lip, 1] += 0.1 * face.size
     out = backend.render(state, opened, opened, AnimationOptions(), still=True)
     assert np.abs(out.astype(int) - image).max() > 30
+
+
+def test_warp_is_smoothed_outside_the_face_core(prepared):
+    from vivify.face import landmarks as L
+    from vivify.face.geometry import euler_to_rotation
+    from vivify.motion.mesh import FacePose, compose, decompose
+
+    _, state, image, face = prepared
+    pose, shape = decompose(face.landmarks)
+    rotation = euler_to_rotation(20, 0, 0) @ pose.rotation
+    turned = compose(FacePose(pose.scale, rotation, pose.translation), shape)
+
+    def roughness(backend):
+        x0, y0, _, _ = state.region
+        dst = np.concatenate([turned[:, :2] - [x0, y0], state.fixed])
+        depth = np.concatenate([turned[:, 2], np.full(len(state.fixed), turned[:, 2].max() + face.size)])
+        map_x, _ = backend._maps(state, dst, depth)
+        disp = map_x - (np.arange(map_x.shape[1]) + x0)[None, :]
+        core = np.zeros(map_x.shape, np.uint8)
+        oval = turned[list(L.FACE_OVAL), :2]
+        shrunk = oval.mean(0) + 0.8 * (oval - oval.mean(0)) - [x0, y0]
+        cv2.fillPoly(core, [np.round(shrunk).astype(np.int32)], 1)
+        curvature = np.abs(np.diff(disp, 2, axis=1))[core[:, 1:-1] == 0]
+        return float(np.percentile(curvature, 99.9))
+
+    sharp = roughness(MeshWarpBackend(smooth_outside=0.0, sharp_core=1.0))
+    smooth = roughness(MeshWarpBackend())
+    assert smooth < 0.5 * sharp

@@ -157,8 +157,12 @@ class MeshWarpBackend:
             lid_colors={eye: _lid_color(image, pts, ring) for eye, (_, ring) in _LID_SKIN.items()},
         )
 
-    def __init__(self, map_step: int = 2) -> None:
+    def __init__(self, map_step: int = 2, smooth_outside: float = 0.05, sharp_core: float = 0.9) -> None:
         self.map_step = map_step
+        self.sharp_core = sharp_core
+        self.smooth_outside = smooth_outside  # blur of the warp outside the face, in face sizes
+        # the warp stays sharp inside the face oval shrunk by this factor: the band at the face's
+        # edge is smoothed too, where a turning head folds the mesh into a saw-tooth seam
 
     def _maps(self, state: MeshSource, dst: np.ndarray, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Backward maps (region-sized float32) sending output pixels to source pixels.
@@ -207,6 +211,20 @@ class MeshWarpBackend:
             if len(covered):
                 nearest = covered[labels[holes] - 1]
                 map_x[holes], map_y[holes] = map_x.ravel()[nearest], map_y.ravel()[nearest]
+        if self.smooth_outside > 0:
+            # Outside the face the warp only drags hair, ears and neck along; its piecewise-affine
+            # field bends straight strands at every triangle edge, and where a turn folds the
+            # mesh at the face's edge it tears a saw-tooth seam. Smooth it there (not in the
+            # face's core, where lids and lips need their sharp edges).
+            sigma = max(self.smooth_outside * state.face_size / step, 0.5)
+            inside = np.zeros((sh, sw), np.float32)
+            oval = dst[list(L.FACE_OVAL)]
+            oval = oval.mean(0) + self.sharp_core * (oval - oval.mean(0))
+            oval = np.round((oval - half) / step * 4).astype(np.int32)
+            cv2.fillPoly(inside, [oval], 1.0, cv2.LINE_AA, shift=2)
+            outside = 1.0 - cv2.GaussianBlur(inside, (0, 0), sigma / 2)
+            for m in (map_x, map_y):
+                m += outside * (cv2.GaussianBlur(m, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE) - m)
         full = (sw * step, sh * step)
         disp_x = cv2.resize(map_x.astype(np.float32), full, interpolation=cv2.INTER_LINEAR)[:rh, :rw]
         disp_y = cv2.resize(map_y.astype(np.float32), full, interpolation=cv2.INTER_LINEAR)[:rh, :rw]
