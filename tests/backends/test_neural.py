@@ -246,3 +246,15 @@ def test_mesh_ratios_follow_the_203_point_definitions():
     np.testing.assert_allclose(eye_ratios_478(p), [0.3, 0.15], rtol=1e-5)
     np.testing.assert_allclose(lip_ratio_478(p), [0.2], rtol=1e-5)
     assert eye_ratios_478(np.stack([p, p])).shape == (2, 2) and lip_ratio_478(p).dtype == np.float32
+
+
+def test_reference_takes_pose_and_expression_apart():
+    from vivify.backends.neural import DrivingMotion
+
+    def motion(k: float) -> DrivingMotion:
+        return DrivingMotion(np.eye(3, dtype=np.float32)[None] * k, np.full((1, 21, 3), k, np.float32),
+                             np.full((1, 3), k, np.float32), np.full((1, 1), k, np.float32))  # fmt: skip
+
+    ref = NeuralBackend.reference(motion(1.0), motion(2.0))
+    assert (ref.rotation == 1).sum() == 3 and (ref.t == 1).all() and (ref.scale == 1).all()
+    assert (ref.exp == 2).all()

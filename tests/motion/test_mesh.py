@@ -92,3 +92,12 @@ def test_lids_never_cross_and_irises_close_with_them():
     assert iris_span(close_irises(half, src)) == pytest.approx(0.5 * iris_span(src), rel=0.1)
     assert iris_span(close_irises(shut, src)) < 0.05 * iris_span(src)
     assert np.array_equal(close_irises(src, src), src)  # open as in the source: untouched
+
+
+def test_reference_mixes_pose_and_expression():
+    from vivify.backends import MeshWarpBackend
+
+    posed, talking = _face((15, 5, 0), 60, (200, 150)), _face(scale=80, shape=_open_mouth())
+    ref = MeshWarpBackend.reference(posed, talking)
+    assert head_pose(ref) == pytest.approx(head_pose(posed), abs=1e-3)
+    assert np.allclose(decompose(ref)[1], decompose(talking)[1], atol=1e-4)

@@ -63,6 +63,10 @@ class RenderBackend(Protocol):
         canvas: np.ndarray | None = None,
     ) -> np.ndarray: ...
 
+    def reference(self, pose: Any, expression: Any) -> Any:
+        """A reference motion with the head pose of ``pose`` and the expression of ``expression``."""
+        ...
+
     def edit(
         self, state: Any, edit: FaceEdit, options: AnimationOptions, *, canvas: np.ndarray | None = None
     ) -> np.ndarray: ...

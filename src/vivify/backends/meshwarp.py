@@ -217,14 +217,20 @@ class MeshWarpBackend:
             # mesh at the face's edge it tears a saw-tooth seam. Smooth it there (not in the
             # face's core, where lids and lips need their sharp edges).
             sigma = max(self.smooth_outside * state.face_size / step, 0.5)
-            inside = np.zeros((sh, sw), np.float32)
             oval = dst[list(L.FACE_OVAL)]
-            oval = oval.mean(0) + self.sharp_core * (oval - oval.mean(0))
-            oval = np.round((oval - half) / step * 4).astype(np.int32)
-            cv2.fillPoly(inside, [oval], 1.0, cv2.LINE_AA, shift=2)
-            outside = 1.0 - cv2.GaussianBlur(inside, (0, 0), sigma / 2)
+            center = oval.mean(0)
+
+            def polygon(scale: float) -> np.ndarray:  # the face oval scaled about its centre
+                mask = np.zeros((sh, sw), np.float32)
+                pts = np.round((center + scale * (oval - center) - half) / step * 4).astype(np.int32)
+                cv2.fillPoly(mask, [pts], 1.0, cv2.LINE_AA, shift=2)
+                return cv2.GaussianBlur(mask, (0, 0), sigma / 2)
+
+            # a band around the face's edge; towards the fixed ring the warp fades out as it was,
+            # so nothing beyond the ring moves
+            weight = (1.0 - polygon(self.sharp_core)) * polygon(1.0 + (_RING_SCALE - 1.0) / 2)
             for m in (map_x, map_y):
-                m += outside * (cv2.GaussianBlur(m, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE) - m)
+                m += weight * (cv2.GaussianBlur(m, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE) - m)
         full = (sw * step, sh * step)
         disp_x = cv2.resize(map_x.astype(np.float32), full, interpolation=cv2.INTER_LINEAR)[:rh, :rw]
         disp_y = cv2.resize(map_y.astype(np.float32), full, interpolation=cv2.INTER_LINEAR)[:rh, :rw]
@@ -234,6 +240,11 @@ class MeshWarpBackend:
     def motion(self, frame: DrivingFrame) -> np.ndarray | None:
         """The mesh backend animates with the driving face's landmarks (478, 3)."""
         return frame.landmarks
+
+    @staticmethod
+    def reference(pose: np.ndarray, expression: np.ndarray) -> np.ndarray:
+        """Landmarks with the head pose of ``pose`` and the expression (shape) of ``expression``."""
+        return compose(decompose(pose)[0], decompose(expression)[1])
 
     def render(
         self,

@@ -17,6 +17,7 @@ movement within the frame is still transferred in relative mode (see docs/neural
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -345,6 +346,12 @@ class NeuralBackend:
             return pose
         rotation, exp, scale, t = apply_edit(pose.rotation, pose.exp, pose.scale, pose.t, edit)
         return _Pose(rotation=rotation, exp=exp, t=t, scale=scale)
+
+    @staticmethod
+    def reference(pose, expression):
+        """Reference motion: head rotation, translation and scale of ``pose``, expression of
+        ``expression`` (either may be a :class:`DrivingMotion` or a template frame)."""
+        return dataclasses.replace(pose, exp=expression.exp)
 
     # ---------------------------------------------------------------- keypoints
 

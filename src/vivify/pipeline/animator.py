@@ -174,17 +174,22 @@ class Animator:
         )
 
     def _neutral_reference(self, driving: DrivingSource) -> object | None:
-        """The motion of the driving frame closest to a neutral face (see :func:`neutral_score`)."""
-        best, best_score = None, np.inf
+        """The reference for "neutral": the expression of the driving frame closest to a neutral
+        face (see :func:`neutral_score`) with the head pose of the first frame with a face, so
+        that the head starts where the source's is."""
+        first, best, best_score = None, None, np.inf
         for frame in driving:
             if frame.index >= NEUTRAL_SEARCH_FRAMES:
                 break
             if frame.landmarks is None:
                 continue
+            first = first or frame
             score = neutral_score(frame.landmarks)
             if score < best_score:
                 best, best_score = frame, score
-        return None if best is None else self.backend.motion(best)
+        if best is None:
+            return None
+        return self.backend.reference(self.backend.motion(first), self.backend.motion(best))
 
     def _at_rest(self, source: PreparedSource, options: AnimationOptions) -> np.ndarray:
         """The source unchanged (before the driving face is first seen)."""
