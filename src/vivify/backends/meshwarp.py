@@ -89,6 +89,7 @@ class MeshWarpBackend:
     name = "mesh"
     # relative motion from a neutral driving face: a source can't close its mouth beyond closed
     default_reference = "neutral"
+    needs_pixels = False  # animates with the driving landmarks alone
 
     def prepare(self, image: np.ndarray, face: Face) -> MeshSource:
         h, w = image.shape[:2]

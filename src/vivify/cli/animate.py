@@ -10,6 +10,7 @@ from pathlib import Path
 from vivify.backends import CHOICES
 from vivify.errors import UserError
 from vivify.io import VIDEO_EXTENSIONS
+from vivify.io.video import X264_PRESETS
 from vivify.pipeline import AnimationOptions, Animator
 from vivify.pipeline.options import DRIVING_OPTIONS, REGIONS
 
@@ -31,7 +32,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("--multiplier", type=float, default=1.0, help="scale the motion (default 1.0)")
     p.add_argument("--reference-frame", type=reference_frame, default=None, metavar="N|first|neutral",
                    help="driving frame the motion is measured from (default: first for the neural backend, "
-                   "neutral for the mesh one: the most neutral face of the first 10 s)")  # fmt: skip
+                   "neutral for the mesh one: the most neutral face of the first 2 s)")  # fmt: skip
     add_face_arguments(p, "animate")
     p.add_argument("--concat", action="store_true", help="write source | driving | result side by side")
     p.add_argument("--fps", type=float, default=None, help="output frame rate (default: the driving's)")
@@ -39,6 +40,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         "--max-frames", type=positive_int, default=None, metavar="N", help="animate at most N frames"
     )
     p.add_argument("--no-audio", dest="keep_audio", action="store_false", help="don't copy the driving audio")
+    p.add_argument("--crf", type=int, default=18, metavar="0-51", help="H.264 quality, lower is better (18)")
+    p.add_argument("--preset", choices=X264_PRESETS, default="medium", metavar="PRESET",
+                   help="H.264 speed: ultrafast ... veryslow (default medium)")  # fmt: skip
     neural = p.add_argument_group("neural backend")
     add = neural.add_argument
     add("--weights", metavar="DIR", help="LivePortrait weights folder (see `vivify weights`)")
@@ -110,6 +114,8 @@ def face_selection(args: argparse.Namespace) -> int | tuple[int, ...] | str:
 
 def run(args: argparse.Namespace) -> int:
     check_video_output(args.output)
+    if not 0 <= args.crf <= 51:
+        raise UserError(f"--crf must be within 0..51, got {args.crf}")
     options = AnimationOptions(
         relative=args.relative, region=args.region, multiplier=args.multiplier,
         reference_frame=args.reference_frame, face_index=face_selection(args), paste_back=args.paste_back,

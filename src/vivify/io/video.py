@@ -53,7 +53,7 @@ VIDEO_EXTENSIONS: frozenset[str] = frozenset({".mp4", ".mov", ".m4v", ".mkv", ".
 # Containers VideoWriter can produce (H.264 + AAC fit all of them).
 _WRITABLE_EXTENSIONS = frozenset({".mp4", ".mov", ".m4v", ".mkv"})
 _FASTSTART_EXTENSIONS = frozenset({".mp4", ".mov", ".m4v"})  # movflags is an MP4/MOV option
-_X264_PRESETS = (
+X264_PRESETS = (
     "ultrafast", "superfast", "veryfast", "faster", "fast",
     "medium", "slow", "slower", "veryslow", "placebo",
 )  # fmt: skip
@@ -543,8 +543,8 @@ class VideoWriter:
             raise ValueError(f"fps must be a positive number, got {fps!r}")
         if not 0 <= crf <= 51:
             raise ValueError(f"crf must be in 0..51, got {crf}")
-        if preset not in _X264_PRESETS:
-            raise ValueError(f"unknown x264 preset {preset!r}; use one of {_X264_PRESETS}")
+        if preset not in X264_PRESETS:
+            raise ValueError(f"unknown x264 preset {preset!r}; use one of {X264_PRESETS}")
         self.fps = _to_fraction(fps)
         self.audio_from = None if audio_from is None else Path(audio_from)
         if self.audio_from is not None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -174,13 +176,14 @@ class Animator:
         )
 
     def _neutral_reference(self, driving: DrivingSource) -> object | None:
-        """The reference for "neutral": the expression of the driving frame closest to a neutral
-        face (see :func:`neutral_score`) with the head pose of the first frame with a face, so
-        that the head starts where the source's is."""
+        """The "neutral" reference, read from the first frames of ``driving``."""
+        return self._neutral_of(itertools.takewhile(lambda f: f.index < NEUTRAL_SEARCH_FRAMES, driving))
+
+    def _neutral_of(self, frames: Iterable[DrivingFrame]) -> object | None:
+        """The expression of the frame closest to a neutral face (see :func:`neutral_score`) with
+        the head pose of the first frame with a face, so that the head starts as the source's."""
         first, best, best_score = None, None, np.inf
-        for frame in driving:
-            if frame.index >= NEUTRAL_SEARCH_FRAMES:
-                break
+        for frame in frames:
             if frame.landmarks is None:
                 continue
             first = first or frame
@@ -225,12 +228,26 @@ class Animator:
                     f"(it has {drv.motion_kinds()}); choose the backend with --backend",
                     drv.path,
                 )
-        references = [self._reference(drv, options.reference_frame) for drv in drivers]
+        choice = options.reference_frame
+        if choice is None:
+            choice = getattr(self.backend, "default_reference", "first")
+        # a backend that animates with landmarks alone finds the neutral frame in the same pass
+        # (the searched frames are kept without their pixels); others read the input twice
+        lean = not options.concat and not getattr(self.backend, "needs_pixels", True)
+        one_pass = choice == "neutral" and lean
+        references = [None if one_pass else self._reference(drv, choice) for drv in drivers]
         last: list[object | None] = [None] * len(drivers)
         # decode + track ahead in a thread; several drivers share one face detector, which is not
         # thread-safe, so they are read in turn
         threaded = len(drivers) == 1
         streams = [prefetch(drv, name="vivify-driving") if threaded else iter(drv) for drv in drivers]
+        owned = list(streams)  # closed at the end, whatever wraps them
+        if one_pass:
+            for k, stream in enumerate(streams):
+                searched = itertools.islice(stream, NEUTRAL_SEARCH_FRAMES)
+                head = [dataclasses.replace(f, image=None) for f in searched]
+                references[k] = self._neutral_of(head)
+                streams[k] = itertools.chain(head, stream)
         latest: list[DrivingFrame | None] = [None] * len(drivers)
         try:
             while True:
@@ -261,7 +278,7 @@ class Animator:
                     out = self._concat(sources[0].image, latest[0], out)
                 yield out
         finally:
-            for stream in streams:
+            for stream in owned:
                 close = getattr(stream, "close", None)
                 if close is not None:
                     close()

@@ -11,7 +11,7 @@ Region = Literal["all", "exp", "pose", "lips", "eyes"]
 REGIONS = ("all", "exp", "pose", "lips", "eyes")
 DrivingOption = Literal["expression-friendly", "pose-friendly"]
 DRIVING_OPTIONS = ("expression-friendly", "pose-friendly")
-NEUTRAL_SEARCH_FRAMES = 250  # frames searched for the most neutral driving face
+NEUTRAL_SEARCH_FRAMES = 50  # frames searched for the most neutral driving face (2 s at 25 fps)
 FaceSelection = int | tuple[int, ...] | Literal["all"]
 
 
