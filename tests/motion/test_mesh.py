@@ -101,3 +101,16 @@ def test_reference_mixes_pose_and_expression():
     ref = MeshWarpBackend.reference(posed, talking)
     assert head_pose(ref) == pytest.approx(head_pose(posed), abs=1e-3)
     assert np.allclose(decompose(ref)[1], decompose(talking)[1], atol=1e-4)
+
+
+def test_keep_position_transfers_turn_and_expression_only():
+    src, ref = _face(scale=50, offset=(100, 90)), _face()
+    moved = _face((10, 0, 0), scale=120, offset=(330, 260), shape=_open_mouth())
+    out = transfer(src, moved, ref, keep_position=True)
+    free = transfer(src, moved, ref)
+    assert head_pose(out) == pytest.approx(head_pose(free), abs=1e-3)  # the turn is transferred
+    assert lip_open(out) == pytest.approx(lip_open(free), abs=1e-3)  # and the expression
+    pose_s, pose_o = decompose(src)[0], decompose(out)[0]
+    assert pose_o.scale == pytest.approx(pose_s.scale)
+    assert np.allclose(pose_o.translation, pose_s.translation, atol=1e-3)
+    assert not np.allclose(decompose(free)[0].translation, pose_s.translation, atol=1.0)

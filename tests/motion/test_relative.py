@@ -1,10 +1,12 @@
 """Hand-checkable cases for the relative/absolute keypoint rules (spec section 9.4)."""
 
+import dataclasses
+
 import pytest
 import torch
 
 from vivify.motion import KeypointInfo, absolute_keypoints, relative_keypoints, transform_keypoints
-from vivify.motion.relative import EYE_ROWS, LIP_ROWS, REFERENCE_EXPRESSION
+from vivify.motion.relative import EYE_ROWS, LIP_ROWS, REFERENCE_EXPRESSION, video_source_keypoints
 
 
 def _info(seed: int, angles=(0.0, 0.0, 0.0)) -> KeypointInfo:
@@ -69,3 +71,25 @@ def test_driving_image_uses_the_reference_expression():
     exp = src.exp.clone()
     exp[:, list(EYE_ROWS)] = (src.exp + drv.exp)[:, list(EYE_ROWS)]
     assert torch.allclose(eyes, transform_keypoints(src.kp, src.rotation, exp, src.scale, src.t), atol=1e-6)
+
+
+@pytest.mark.parametrize("region", ["all", "exp", "pose", "lips", "eyes"])
+def test_video_source_without_driving_change_gives_the_source_frame(region):
+    src, drv = _info(0, (5.0, -10.0, 3.0)), _info(1, (2.0, 4.0, -1.0))
+    x_s = transform_keypoints(src.kp, src.rotation, src.exp, src.scale, src.t)
+    assert torch.allclose(video_source_keypoints(src, drv, drv, region), x_s, atol=1e-6)
+
+
+def test_video_source_keeps_its_position_and_scale_and_takes_turn_and_expression():
+    src, anchor = _info(0, (5.0, -10.0, 3.0)), _info(1)
+    moved = dataclasses.replace(_info(2, (0.0, 15.0, 0.0)), scale=anchor.scale * 1.5, t=anchor.t + 0.3)
+    out = video_source_keypoints(src, moved, anchor)
+    still = video_source_keypoints(src, dataclasses.replace(moved, scale=anchor.scale, t=anchor.t), anchor)
+    assert torch.allclose(out, still)  # the driver's scale and translation are ignored
+    turned = relative_keypoints(src, moved, anchor)
+    assert not torch.allclose(out, transform_keypoints(src.kp, src.rotation, src.exp, src.scale, src.t))
+    # the same turn and expression as an image source, without the driver's scale and position
+    same_place = relative_keypoints(src, dataclasses.replace(moved, scale=anchor.scale, t=anchor.t), anchor)
+    changed = [1, 2, 6] + list(range(11, 21))
+    assert torch.allclose(out[:, changed], same_place[:, changed], atol=1e-6)
+    assert not torch.allclose(turned, out)

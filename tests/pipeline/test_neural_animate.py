@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from vivify.backends import NeuralBackend
-from vivify.io import probe_video
+from vivify.io import VideoReader, probe_video
 from vivify.motion import FaceEdit
 from vivify.pipeline import (
     AnimationOptions,
@@ -97,3 +97,22 @@ def test_cli_animate_neural(test_weights_dir, shared_data, tmp_path):
     missing = subprocess.run(cmd[:7] + [str(tmp_path / "none")] + cmd[8:], capture_output=True, text=True)
     assert missing.returncode == 2 and "vivify weights download" in missing.stderr
     assert len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_video_source(animator, shared_data, detector):
+    source = shared_data / "source_videos" / "s13.mp4"
+    drv = DrivingSource(shared_data / "driving" / "d3.mp4", detector, max_frames=2)
+    frames = list(animator.video_frames(source, drv, AnimationOptions(max_frames=2)))
+    with VideoReader(source, max_frames=2) as reader:
+        originals = list(reader)
+    assert len(frames) == 2
+    for got, src in zip(frames, originals, strict=True):
+        assert got.shape == src.shape
+        # each output frame is its own source frame with the animated face pasted in
+        far = np.ones(src.shape[:2], bool)
+        face = detector.detect(src)[0].landmarks[:, :2]
+        size = np.ptp(face, axis=0).max()
+        ys, xs = np.mgrid[: src.shape[0], : src.shape[1]]
+        far &= np.hypot(xs - face[:, 0].mean(), ys - face[:, 1].mean()) > 2.5 * size
+        assert np.array_equal(got[far], src[far])
+        assert np.abs(got.astype(int) - src).max() > 0

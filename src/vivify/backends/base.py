@@ -42,7 +42,9 @@ class RenderBackend(Protocol):
     ``render`` applies one driving motion, relative to the ``reference`` motion, to the source and
     returns the full source-sized RGB uint8 frame (or the face crop when ``options.paste_back`` is
     off). ``still`` marks a single driving image (its own reference). ``canvas`` is the picture to
-    paste into instead of the source image (several faces animated into one frame). ``edit``
+    paste into instead of the source image (several faces animated into one frame).
+    ``source_video`` marks a frame of a source video: it keeps its own head position and scale
+    and takes the driver's expression (and, for region "all"/"pose", head turn). ``edit``
     renders the source with editing controls alone (no driving motion).
     """
 
@@ -61,6 +63,7 @@ class RenderBackend(Protocol):
         *,
         still: bool = False,
         canvas: np.ndarray | None = None,
+        source_video: bool = False,
     ) -> np.ndarray: ...
 
     def reference(self, pose: Any, expression: Any) -> Any:

@@ -256,6 +256,7 @@ class MeshWarpBackend:
         *,
         still: bool = False,
         canvas: np.ndarray | None = None,
+        source_video: bool = False,
     ) -> np.ndarray:
         """Move the source's landmarks like the driving face (see :func:`transfer`) and warp."""
         if still and options.relative:
@@ -264,7 +265,7 @@ class MeshWarpBackend:
             pose, _ = decompose(motion)
             reference = compose(pose, canonical_face())
         target = transfer(state.landmarks, motion, reference, options.relative, options.region,
-                          options.multiplier)  # fmt: skip
+                          options.multiplier, keep_position=source_video)  # fmt: skip
         if options.edit is not None:
             target = edit_landmarks(target, options.edit)
         return self._output(state, self.warp(state, target, canvas), options)

@@ -43,6 +43,7 @@ from vivify.motion.relative import (
     expression_friendly,
     hull_motion_multiplier,
     relative_keypoints,
+    video_source_keypoints,
 )
 from vivify.motion.retarget import eye_ratios_478, lip_ratio_478
 from vivify.motion.stitching import apply_multiplier, eye_retarget_delta, lip_retarget_delta, stitch
@@ -388,6 +389,7 @@ class NeuralBackend:
         options: AnimationOptions,
         *,
         still: bool = False,
+        source_video: bool = False,
     ) -> torch.Tensor:
         """Final driving keypoints of T frames (spec 9.4 then 9.5 steps 1-4), (T, 21, 3).
 
@@ -398,12 +400,25 @@ class NeuralBackend:
             options: what to transfer and how.
             still: a single driving image: its own anchor with LivePortrait's reference
                 expression, no expression-friendly rescale.
+            source_video: the source is a frame of a video: it keeps its own scale and position
+                (:func:`video_source_keypoints`), no expression-friendly rescale.
         """
         n = len(motions)
         src = _expand(state.info, n)
         x_s = state.x_s.expand(n, -1, -1)
         mlps = self.models.stitching_retargeting_module
-        if options.relative:
+        if options.relative and source_video:
+            # a source video frame keeps its own scale and position (spec: video-to-video)
+            drv = self._edited(self._pose(motions, in_frame=True), options.edit)
+            if still:
+                ref_exp = self._tensor(REFERENCE_EXPRESSION)[None]
+                x_d = video_source_keypoints(src, drv, drv, options.region, anchor_exp=ref_exp)
+            else:
+                if reference is None:
+                    raise ValueError("relative motion needs a reference motion")
+                anchor = self._pose([reference], in_frame=True)
+                x_d = video_source_keypoints(src, drv, anchor, options.region)
+        elif options.relative:
             drv = self._edited(self._pose(motions, in_frame=True), options.edit)
             if still:
                 ref_exp = self._tensor(REFERENCE_EXPRESSION)[None]
@@ -480,9 +495,11 @@ class NeuralBackend:
         *,
         still: bool = False,
         canvas: np.ndarray | None = None,
+        source_video: bool = False,
     ) -> list[np.ndarray]:
         """Render T frames in one network batch (see :meth:`render`)."""
-        x_d = self.driving_keypoints(state, motions, reference, options, still=still)
+        x_d = self.driving_keypoints(state, motions, reference, options, still=still,
+                                     source_video=source_video)  # fmt: skip
         crops = self.to_uint8(self.warp_decode(state, x_d).image)
         if not options.paste_back or state.image is None:
             return list(crops)
@@ -497,6 +514,7 @@ class NeuralBackend:
         *,
         still: bool = False,
         canvas: np.ndarray | None = None,
+        source_video: bool = False,
     ) -> np.ndarray:
         """One output frame: the source animated by ``motion`` relative to ``reference``.
 
@@ -504,7 +522,8 @@ class NeuralBackend:
             The source-sized (or ``canvas``-sized) RGB uint8 picture, or the (512, 512, 3) crop
             when ``options.paste_back`` is off or the source was prepared from a bare crop.
         """
-        return self.render_batch(state, [motion], reference, options, still=still, canvas=canvas)[0]
+        return self.render_batch(state, [motion], reference, options, still=still, canvas=canvas,
+                                 source_video=source_video)[0]  # fmt: skip
 
     @torch.inference_mode()
     def edit(

@@ -17,7 +17,7 @@ from vivify.pipeline.options import DRIVING_OPTIONS, REGIONS
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p = sub.add_parser(name, help="animate a portrait with a driving video, image or motion template")
-    p.add_argument("-s", "--source", required=True, help="portrait image")
+    p.add_argument("-s", "--source", required=True, help="portrait image, or a video of a person")
     p.add_argument("-d", "--driving", required=True, action="append",
                    help="driving video, image, motion template (.npz) or LivePortrait template (.pkl); "
                    "repeat it to drive several faces, one each")  # fmt: skip

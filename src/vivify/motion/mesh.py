@@ -241,6 +241,7 @@ def transfer(
     relative: bool = True,
     region: Region = "all",
     multiplier: float = 1.0,
+    keep_position: bool = False,
 ) -> np.ndarray:
     """The source's landmarks moved the way the driving face moves.
 
@@ -252,6 +253,8 @@ def transfer(
             head rotation themselves (False).
         region: "all", "exp" (expression only), "pose" (head only), "lips" or "eyes".
         multiplier: scales the transferred motion.
+        keep_position: keep the source's own position and size (a frame of a source video),
+            transferring only the head turn and the expression.
 
     Returns:
         (478, 3) float32 target landmarks for the source face.
@@ -273,6 +276,8 @@ def transfer(
         ratio = pose_s.scale / pose_0.scale
         scale = pose_s.scale * (pose_d.scale / pose_0.scale) ** multiplier
         translation = pose_s.translation + multiplier * ratio * (pose_d.translation - pose_0.translation)
+        if keep_position:
+            scale, translation = pose_s.scale, pose_s.translation
         return compose(FacePose(scale, rotation, translation), shape)
     shape = shape_s + (_masked(shape_d - shape_s, region) if moves_shape else 0.0) * multiplier
     shape = keep_closed_shapes_valid(shape, shape_s)

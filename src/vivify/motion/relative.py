@@ -135,14 +135,53 @@ def relative_keypoints(
     return transform_keypoints(source.kp, rot, exp, scale, t)
 
 
+def _fill_expsub(base: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
+    """``base`` with the expression subset (the entries absolute mode copies) taken from ``other``."""
+    out = base.clone()
+    for k, comps in _ABSOLUTE_EXP.items():
+        out[:, k, list(comps)] = other[:, k, list(comps)]
+    return out
+
+
+def video_source_keypoints(
+    source: KeypointInfo,
+    driving: KeypointInfo,
+    anchor: KeypointInfo,
+    region: Region = "all",
+    anchor_exp: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Relative keypoints for one frame of a source *video* (LivePortrait's video-to-video).
+
+    Each source frame keeps its own scale and translation; the driver's expression change
+    ``E = exp_s + exp_d − exp_0`` fills the expression subset (region "all"/"exp") or the lip/eye
+    rows, and the driver's rotation change ``R_d·R_0ᵀ·R_s`` turns the head (regions "all" and
+    "pose"). With ``anchor_exp`` (a single driving image), ``E = exp_s + exp_d − anchor_exp`` and
+    the head keeps the source frame's rotation.
+
+    Returns:
+        (B, N, 3) keypoints before stitching.
+    """
+    exp_0 = anchor.exp if anchor_exp is None else anchor_exp
+    e = source.exp + (driving.exp - exp_0)
+    r_s = source.rotation
+    turned = r_s if anchor_exp is not None else (driving.rotation @ anchor.rotation.transpose(1, 2)) @ r_s
+    if region in ("all", "exp"):
+        rot, exp = (turned if region == "all" else r_s), _fill_expsub(source.exp, e)
+    elif region == "pose":
+        rot, exp = turned, source.exp
+    elif region in ("lips", "lip", "eyes"):
+        rot, exp = r_s, _with_rows(source.exp, e, EYE_ROWS if region == "eyes" else LIP_ROWS)
+    else:
+        raise ValueError(f"unknown animation region {region!r}")
+    return transform_keypoints(source.kp, rot, exp, source.scale, source.t)
+
+
 def absolute_keypoints(source: KeypointInfo, driving: KeypointInfo, region: Region = "all") -> torch.Tensor:
     """Driving keypoints in absolute mode: the driving pose, the driving expression on selected entries."""
     if region in ("lips", "lip", "eyes"):
         exp = _with_rows(source.exp, driving.exp, EYE_ROWS if region == "eyes" else LIP_ROWS)
         return transform_keypoints(source.kp, source.rotation, exp, source.scale, source.t)
-    exp = source.exp.clone()
-    for k, comps in _ABSOLUTE_EXP.items():
-        exp[:, k, list(comps)] = driving.exp[:, k, list(comps)]
+    exp = _fill_expsub(source.exp, driving.exp)
     if region == "all":
         return transform_keypoints(source.kp, driving.rotation, exp, source.scale, driving.t)
     if region == "exp":

@@ -19,7 +19,8 @@ from vivify.face.align import CropConfig, crop_matrix
 from vivify.face.crop import warp_crop
 from vivify.face.detect import FaceDetector, MediaPipeFaceDetector, find_face
 from vivify.face.geometry import eye_open, lip_open
-from vivify.io import VideoWriter, load_image, save_image
+from vivify.face.types import Face, FaceBox
+from vivify.io import VideoWriter, load_image, media_kind, probe_video, save_image
 from vivify.io.prefetch import prefetch
 from vivify.motion.editing import FaceEdit
 from vivify.pipeline.driving import DrivingSource
@@ -38,6 +39,14 @@ class PreparedSource:
     landmarks: np.ndarray
     state: object
     crop_m_o2c: np.ndarray
+
+
+def _center_crop(image: np.ndarray) -> np.ndarray:
+    """Crop matrix of the largest centred square (for a source frame without a face)."""
+    h, w = image.shape[:2]
+    side = min(h, w)
+    k = CropConfig().dsize / side
+    return np.array([[k, 0, -k * (w - side) / 2], [0, k, -k * (h - side) / 2]], np.float32)
 
 
 def neutral_score(landmarks: np.ndarray) -> float:
@@ -286,6 +295,66 @@ class Animator:
             if last[k] is None:
                 raise NoFaceError("no face found in any driving frame", drv.path)
 
+    def video_frames(
+        self, source: str | Path, driving: DrivingSource, options: AnimationOptions | None = None
+    ) -> Iterator[np.ndarray]:
+        """Animate a source *video*: each source frame keeps its own head position and size and
+        takes the driver's expression (and head turn, for regions "all"/"pose").
+
+        Source and driving frames are paired in order; the output stops with the shorter.
+        Source frames whose face is lost, or that come before the driver's face is seen, are
+        passed through unchanged. The source's face is tracked with its own detector so that it
+        runs beside the driver's decode/track thread.
+        """
+        options = options or AnimationOptions()
+        if not isinstance(options.face_index, int):
+            raise UserError("a source video animates one face; choose it with --face-index", source)
+        if driving.kind == "template" and not driving.has_motion_for(self.backend.name):
+            raise UserError(f"this template holds no motion the {self.backend.name} backend can use "
+                            f"(it has {driving.motion_kinds()})", driving.path)  # fmt: skip
+        choice = options.reference_frame
+        if choice is None:
+            choice = getattr(self.backend, "default_reference", "first")
+        reference = self._reference(driving, choice)
+        still = driving.kind == "image"
+        with MediaPipeFaceDetector() as detector:
+            limit = options.max_frames
+            src = DrivingSource(source, detector, max_frames=limit, face_index=options.face_index)
+            if src.kind != "video":
+                raise UserError("expected a video source", source)
+            drv_stream = prefetch(itertools.repeat(next(iter(driving))) if still else driving,
+                                  name="vivify-driving")  # fmt: skip
+            last, crop_m, seen = None, None, False
+            try:
+                for s_frame, d_frame in zip(src, drv_stream, strict=False):
+                    motion = self.backend.motion(d_frame)
+                    if motion is not None:
+                        last = motion
+                        reference = reference if reference is not None else motion
+                    lm = s_frame.landmarks
+                    if lm is not None:
+                        crop_m = crop_matrix(lm, CropConfig())
+                    if lm is None or last is None:
+                        out = s_frame.image
+                        if not options.paste_back:
+                            m = crop_m if crop_m is not None else _center_crop(s_frame.image)
+                            out = warp_crop(s_frame.image, m, CropConfig().dsize)
+                    else:
+                        seen = True
+                        face = Face(lm, FaceBox.from_points(lm), 1.0)
+                        state = self.backend.prepare(s_frame.image, face)
+                        out = self.backend.render(state, last, reference, options, still=still,
+                                                  source_video=True)  # fmt: skip
+                    if options.concat:
+                        out = self._concat(s_frame.image, d_frame, out)
+                    yield out
+            finally:
+                drv_stream.close()
+        if last is None:
+            raise NoFaceError("no face found in any driving frame", driving.path)
+        if not seen:
+            raise NoFaceError("no face found in any source frame", source)
+
     @staticmethod
     def _concat(source: np.ndarray, frame: DrivingFrame | None, out: np.ndarray) -> np.ndarray:
         """source | driving | result, side by side at the result's height."""
@@ -315,6 +384,8 @@ class Animator:
         the H.264 encoder's quality and speed settings.
         """
         options = options or AnimationOptions()
+        if not isinstance(source, np.ndarray) and media_kind(Path(source)) == "video":
+            return self._animate_video(source, driving, output, options, progress, crf=crf, preset=preset)
         sources = self.prepare_faces(source, options.face_index)
         items = [driving] if isinstance(driving, (str, Path, DrivingSource)) else list(driving)
         limit = options.max_frames
@@ -327,6 +398,27 @@ class Animator:
             from tqdm import tqdm  # noqa: PLC0415
 
             total = max(len(d) for d in drivers)
+            stream = tqdm(stream, total=total, unit="frame", desc="animating", leave=False)
+        with VideoWriter(output, fps, audio_from=audio, crf=crf, preset=preset) as writer:
+            for frame in stream:
+                writer.write(frame)
+        return Path(output)
+
+    def _animate_video(self, source, driving, output, options, progress, *, crf: int, preset: str) -> Path:
+        """:meth:`animate` for a source video (see :meth:`video_frames`)."""
+        if not isinstance(driving, (str, Path, DrivingSource)):
+            raise UserError("a source video takes one driving input", source)
+        drv = driving if isinstance(driving, DrivingSource) else DrivingSource(driving, self.detector)
+        info = probe_video(source)
+        fps = options.fps or info.fps or drv.fps or 25.0
+        audio = None
+        if options.keep_audio:
+            audio = drv.audio_path or (Path(source) if info.has_audio else None)
+        stream = prefetch(self.video_frames(source, drv, options), name="vivify-render")
+        if progress:
+            from tqdm import tqdm  # noqa: PLC0415
+
+            total = min(info.n_frames, len(drv)) if drv.kind != "image" else info.n_frames
             stream = tqdm(stream, total=total, unit="frame", desc="animating", leave=False)
         with VideoWriter(output, fps, audio_from=audio, crf=crf, preset=preset) as writer:
             for frame in stream:

@@ -24,12 +24,16 @@ class DrivingSource:
         path: a video, an image, a ``.npz`` motion template or a LivePortrait ``.pkl`` template.
         detector: face detector (videos and images).
         max_frames: stop after this many frames.
+        face_index: which face to follow in a video (largest first on the first frame with faces).
     """
 
-    def __init__(self, path: str | Path, detector: FaceDetector, max_frames: int | None = None) -> None:
+    def __init__(
+        self, path: str | Path, detector: FaceDetector, max_frames: int | None = None, face_index: int = 0
+    ) -> None:
         self.path = Path(path)
         self.detector = detector
         self.max_frames = max_frames
+        self.face_index = face_index
         self.audio_path: Path | None = None
         self._template: MotionTemplate | None = None
         if self.path.suffix.lower() in (".npz", ".pkl"):
@@ -54,6 +58,7 @@ class DrivingSource:
         """A driving source over an in-memory template (e.g. the built-in procedural one)."""
         src = cls.__new__(cls)
         src.path, src.detector, src.max_frames, src.audio_path = Path(name), None, max_frames, None
+        src.face_index = 0
         src.kind, src._template, src.fps = "template", template, template.fps
         src.n_frames = len(template) if max_frames is None else min(len(template), max_frames)
         return src
@@ -95,7 +100,7 @@ class DrivingSource:
             image = load_image(self.path)
             yield DrivingFrame(0, find_face(image, self.detector, path=self.path).landmarks, image)
         else:
-            tracker = FaceTracker(self.detector, fps=self.fps)
+            tracker = FaceTracker(self.detector, face_index=self.face_index, fps=self.fps)
             with VideoReader(self.path, max_frames=self.max_frames) as reader:
                 for i, frame in enumerate(reader):
                     tracked = tracker.update(frame)
