@@ -89,21 +89,15 @@ class NeuralSource:
 
 
 @dataclass(frozen=True)
-class DrivingMotion:
+class DrivingMotion(KeypointMotion):
     """One driving frame's motion as extracted from its network input (T = 1, float32 numpy).
 
-    Fields as in :class:`~vivify.motion.keypoint_motion.KeypointMotion`, in the coordinates of
-    the 256 input the motion extractor saw. ``to_frame`` = (a, bx, by) maps those normalised
+    The :class:`~vivify.motion.keypoint_motion.KeypointMotion` fields, in the coordinates of the
+    256 input the motion extractor saw. ``to_frame`` = (a, bx, by) maps those normalised
     coordinates to whole-frame ones (``u_frame = a · u_input + b``); None means they already
     are (whole-frame input, or a template).
     """
 
-    rotation: np.ndarray
-    exp: np.ndarray
-    t: np.ndarray
-    scale: np.ndarray
-    eye_ratio: np.ndarray | None = None
-    lip_ratio: np.ndarray | None = None
     to_frame: np.ndarray | None = None
 
     def keypoints(self, in_frame: bool = True) -> KeypointMotion:
@@ -407,28 +401,19 @@ class NeuralBackend:
         src = _expand(state.info, n)
         x_s = state.x_s.expand(n, -1, -1)
         mlps = self.models.stitching_retargeting_module
-        if options.relative and source_video:
+        if options.relative:
             # a source video frame keeps its own scale and position (spec: video-to-video)
+            transfer = video_source_keypoints if source_video else relative_keypoints
             drv = self._edited(self._pose(motions, in_frame=True), options.edit)
             if still:
                 ref_exp = self._tensor(REFERENCE_EXPRESSION)[None]
-                x_d = video_source_keypoints(src, drv, drv, options.region, anchor_exp=ref_exp)
+                x_d = transfer(src, drv, drv, options.region, anchor_exp=ref_exp)
             else:
                 if reference is None:
                     raise ValueError("relative motion needs a reference motion")
                 anchor = self._pose([reference], in_frame=True)
-                x_d = video_source_keypoints(src, drv, anchor, options.region)
-        elif options.relative:
-            drv = self._edited(self._pose(motions, in_frame=True), options.edit)
-            if still:
-                ref_exp = self._tensor(REFERENCE_EXPRESSION)[None]
-                x_d = relative_keypoints(src, drv, drv, options.region, anchor_exp=ref_exp)
-            else:
-                if reference is None:
-                    raise ValueError("relative motion needs a reference motion")
-                anchor = self._pose([reference], in_frame=True)
-                x_d = relative_keypoints(src, drv, anchor, options.region)
-                if options.driving_option == "expression-friendly":
+                x_d = transfer(src, drv, anchor, options.region)
+                if options.driving_option == "expression-friendly" and not source_video:
                     x_0 = relative_keypoints(state.info, anchor, anchor, options.region)
                     m = hull_motion_multiplier(state.x_s, x_0)
                     x_d = expression_friendly(x_s, x_d, x_0, m)

@@ -163,14 +163,26 @@ class Animator:
             save_image(output, canvas)
         return canvas
 
-    def _reference(self, driving: DrivingSource, choice: int | str | None) -> object | None:
+    def _check_driver(self, driving: DrivingSource) -> None:
+        """A template must hold motion this backend animates with."""
+        if driving.kind == "template" and not driving.has_motion_for(self.backend.name):
+            raise UserError(
+                f"this template holds no motion the {self.backend.name} backend can use "
+                f"(it has {driving.motion_kinds()}); choose the backend with --backend",
+                driving.path,
+            )
+
+    def _reference_choice(self, options: AnimationOptions) -> int | str:
+        """The reference frame option, or the backend's default ("first" or "neutral")."""
+        if options.reference_frame is None:
+            return getattr(self.backend, "default_reference", "first")
+        return options.reference_frame
+
+    def _reference(self, driving: DrivingSource, choice: int | str) -> object | None:
         """The backend motion of the reference driving frame (None: the first frame with a face).
 
-        ``choice`` is a frame number (or the first later one with a face), "first", "neutral"
-        or None (the backend's ``default_reference``).
+        ``choice`` is a frame number (or the first later one with a face), "first" or "neutral".
         """
-        if choice is None:
-            choice = getattr(self.backend, "default_reference", "first")
         if choice == "first" or choice == 0:
             return None
         if choice == "neutral":
@@ -231,15 +243,8 @@ class Animator:
         if not options.paste_back and len(sources) > 1:
             raise UserError("--no-paste-back outputs one face's crop; select a single face")
         for drv in drivers:
-            if drv.kind == "template" and not drv.has_motion_for(self.backend.name):
-                raise UserError(
-                    f"this template holds no motion the {self.backend.name} backend can use "
-                    f"(it has {drv.motion_kinds()}); choose the backend with --backend",
-                    drv.path,
-                )
-        choice = options.reference_frame
-        if choice is None:
-            choice = getattr(self.backend, "default_reference", "first")
+            self._check_driver(drv)
+        choice = self._reference_choice(options)
         # a backend that animates with landmarks alone finds the neutral frame in the same pass
         # (the searched frames are kept without their pixels); others read the input twice
         lean = not options.concat and not getattr(self.backend, "needs_pixels", True)
@@ -309,13 +314,8 @@ class Animator:
         options = options or AnimationOptions()
         if not isinstance(options.face_index, int):
             raise UserError("a source video animates one face; choose it with --face-index", source)
-        if driving.kind == "template" and not driving.has_motion_for(self.backend.name):
-            raise UserError(f"this template holds no motion the {self.backend.name} backend can use "
-                            f"(it has {driving.motion_kinds()})", driving.path)  # fmt: skip
-        choice = options.reference_frame
-        if choice is None:
-            choice = getattr(self.backend, "default_reference", "first")
-        reference = self._reference(driving, choice)
+        self._check_driver(driving)
+        reference = self._reference(driving, self._reference_choice(options))
         still = driving.kind == "image"
         with MediaPipeFaceDetector() as detector:
             limit = options.max_frames
