@@ -118,6 +118,11 @@ def test_demo_and_animate_commands(capsys, tmp_path, shared_data):
     )
     assert code == 0, err
     assert f"wrote {anim}" in out and probe_video(anim).n_frames == 5
+    rough = tmp_path / "rough.mp4"  # --crf and --preset reach the encoder; --smooth runs
+    code, out, err = run(capsys, "animate", "-s", str(src), "-d", str(drv), "-o", str(rough), "--max-frames",
+                         "5", "--crf", "45", "--preset", "ultrafast", "--smooth", "1e-4")  # fmt: skip
+    assert code == 0, err
+    assert probe_video(rough).n_frames == 5 and rough.stat().st_size < anim.stat().st_size / 2
     code, _, err = run(capsys, "animate", "-s", "nope.jpg", "-d", str(anim), "-o", str(tmp_path / "x.mp4"))
     assert code == 2 and err.strip() == "vivify: error: nope.jpg: file not found"
     tpl = tmp_path / "m.npz"
@@ -139,6 +144,10 @@ def test_bad_output_names_and_counts_are_user_errors(capsys, tmp_path, shared_da
     assert code == 2 and "output must be a video file" in err and len(err.strip().splitlines()) == 1
     code, _, err = run(capsys, "inspect", "--max-frames", "-1", str(shared_data / "driving" / "d0.mp4"))
     assert code == 2 and "must be at least 1" in err
+    src, drv = shared_data / "portraits" / "s0.jpg", shared_data / "driving" / "d0.mp4"
+    code, _, err = run(capsys, "animate", "-s", str(src), "-d", str(drv), "-o", str(tmp_path / "o.mp4"),
+                       "--smooth", "-1")  # fmt: skip
+    assert code == 2 and "--smooth" in err and "must be a number >= 0" in err
     code, _, err = run(
         capsys, "template", str(shared_data / "driving" / "d0.mp4"), "-o", str(tmp_path / "m.pkl")
     )

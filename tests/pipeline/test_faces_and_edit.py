@@ -1,13 +1,13 @@
-"""Several faces with their own drivers, and the still-image editor (mesh backend)."""
+"""Several faces with their own drivers, and the still-image editor (mesh backend; one neural test)."""
 
 import cv2
 import numpy as np
 import pytest
 
-from vivify.backends import MeshWarpBackend
+from vivify.backends import MeshWarpBackend, NeuralBackend
 from vivify.errors import UserError
 from vivify.face.geometry import eye_open, head_pose, lip_open
-from vivify.io import VideoReader, VideoWriter, load_image
+from vivify.io import VideoReader, VideoWriter, load_image, save_image
 from vivify.motion import FaceEdit
 from vivify.pipeline import AnimationOptions, Animator, DrivingSource
 
@@ -126,3 +126,32 @@ def test_neutral_reference_frame(animator, shared_data, tmp_path, detector):
     assert np.allclose(head_pose(start), head_pose(source.landmarks), atol=2.0)
     with pytest.raises(ValueError, match="reference_frame"):
         AnimationOptions(reference_frame="middle")
+
+
+def test_two_faces_neural(models, pair_image, shared_data, tmp_path, detector):
+    """Neural backend (test weights): each face follows its own driver, nothing else changes."""
+    with VideoReader(shared_data / "driving" / "d0.mp4", max_frames=12) as reader:
+        talking = list(reader)
+    still = tmp_path / "still.png"  # a driving image: one motion, held
+    save_image(still, talking[0])
+    talk = _video(tmp_path / "talk.mp4", [talking[0], talking[11]])
+    animator = Animator(NeuralBackend(models=models), detector=detector)
+    prepared = animator.prepare_faces(pair_image, "all")
+    left = int(np.argmin([p.landmarks[:, 0].mean() for p in prepared]))
+    drivers = [DrivingSource(still, detector), DrivingSource(talk, detector)]  # left still, right talks
+    drivers = drivers if left == 0 else drivers[::-1]
+    frames = list(animator.frames(prepared, drivers, AnimationOptions(face_index="all")))
+    assert len(frames) == 2
+    h, w = pair_image.shape[:2]
+    # where each face's 512 crop is pasted (the crops overlap between the two faces)
+    ones, grow = np.ones((512, 512), np.uint8), np.ones((5, 5), np.uint8)  # grown 2 px for resampling
+    spans = [cv2.dilate(cv2.warpAffine(ones, p.state.m_c2o[:2], (w, h)), grow) > 0 for p in prepared]
+    changed = np.abs(frames[1].astype(int) - frames[0]).max(axis=2) > 0
+    talker = spans[1 - left]
+    assert changed.any() and not changed[~talker].any()  # only the talking face's crop moves
+    # the still face's own features keep still
+    box = prepared[left].landmarks[:, :2]
+    (x0, y0), (x1, y1) = box.min(0).astype(int), box.max(0).astype(int)
+    assert not changed[y0:y1, x0:x1][~talker[y0:y1, x0:x1]].any() and (~talker[y0:y1, x0:x1]).mean() > 0.5
+    for f in frames:  # outside both crops every pixel is the source's
+        assert np.array_equal(f[~(spans[0] | spans[1])], pair_image[~(spans[0] | spans[1])])

@@ -9,10 +9,12 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from vivify.backends import NeuralBackend
 from vivify.io import VideoReader, probe_video
 from vivify.motion import FaceEdit
+from vivify.motion.smoothing import kalman_smooth
 from vivify.pipeline import (
     AnimationOptions,
     Animator,
@@ -116,3 +118,54 @@ def test_video_source(animator, shared_data, detector):
         far &= np.hypot(xs - face[:, 0].mean(), ys - face[:, 1].mean()) > 2.5 * size
         assert np.array_equal(got[far], src[far])
         assert np.abs(got.astype(int) - src).max() > 0
+
+
+class _Recording(NeuralBackend):
+    """The neural backend without W and G: records what each render call gets."""
+
+    def __init__(self, models):
+        super().__init__(models=models)
+        self.calls = []
+
+    def render(self, state, motion, reference, options, **kw):
+        self.calls.append((state, motion, reference, kw.get("targets")))
+        return state.image
+
+
+def test_video_source_smooths_expression_and_rotation_as_liveportrait(models, shared_data, detector):
+    backend = _Recording(models)
+    anim = Animator(backend, detector=detector)
+    source = shared_data / "source_videos" / "s13.mp4"
+    options = AnimationOptions(max_frames=8)
+    drv = DrivingSource(shared_data / "driving" / "d3.mp4", detector, max_frames=8)
+    assert len(list(anim.video_frames(source, drv, options))) == 8
+    raw = np.stack([backend.video_targets(s, m, r, options) for s, m, r, _ in backend.calls])
+    got = np.stack([t for *_, t in backend.calls])
+    # LivePortrait smooths E = exp_s + exp_d - exp_0 and R_d·R_0ᵀ·R_s over the whole video
+    want = kalman_smooth(raw, 3e-7)
+    assert np.abs(got - want).max() < 1e-9 and np.abs(raw - want).max() > 1e-6
+    # the keypoints take the smoothed values in place of the frame's own
+    s, m, r, _ = backend.calls[3]
+    own = backend.driving_keypoints(s, [m], r, options, source_video=True)
+    same = backend.driving_keypoints(s, [m], r, options, source_video=True, targets=raw[3])
+    moved = backend.driving_keypoints(s, [m], r, options, source_video=True, targets=want[3])
+    assert torch.allclose(own, same, atol=1e-6) and not torch.allclose(own, moved, atol=1e-6)
+    backend.calls.clear()
+    drv = DrivingSource(shared_data / "driving" / "d3.mp4", detector, max_frames=2)
+    list(anim.video_frames(source, drv, AnimationOptions(max_frames=2, smoothing=0)))
+    assert [t for *_, t in backend.calls] == [None, None]
+
+
+def test_driving_motion_smoothing_for_an_image_source(models, source, shared_data, detector):
+    backend = _Recording(models)
+    anim = Animator(backend, detector=detector)
+    drv = DrivingSource(shared_data / "driving" / "d3.mp4", detector, max_frames=6)
+    raw = [backend.motion(f) for f in drv]
+    list(anim.frames(source, drv, AnimationOptions(smoothing=1e-4)))
+    got = [m for _, m, _, _ in backend.calls]
+    vectors = np.stack([backend.motion_vector(m) for m in raw])
+    want = kalman_smooth(vectors, 1e-4)
+    exp = np.stack([m.exp.reshape(-1) for m in got])
+    assert np.abs(exp - want[:, 9:72]).max() < 1e-6 and np.abs(exp - vectors[:, 9:72]).max() > 1e-5
+    rot = np.concatenate([m.rotation for m in got])
+    assert np.allclose(rot @ rot.transpose(0, 2, 1), np.eye(3), atol=1e-5)  # still rotations

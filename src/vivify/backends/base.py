@@ -45,7 +45,14 @@ class RenderBackend(Protocol):
     paste into instead of the source image (several faces animated into one frame).
     ``source_video`` marks a frame of a source video: it keeps its own head position and scale
     and takes the driver's expression (and, for region "all"/"pose", head turn). ``edit``
-    renders the source with editing controls alone (no driving motion).
+    renders the source with editing controls alone (no driving motion). ``motion_vector`` and
+    ``from_vector`` flatten a motion into a float vector and back, so that driving motion can
+    be smoothed over time whatever the backend.
+
+    A backend may also offer ``video_targets(state, motion, reference, options, still=)``: the
+    per-frame values it wants smoothed over a source video (then passed back to ``render`` as
+    ``targets=``), as the neural backend does for LivePortrait's smoothing of expression and
+    rotation.
     """
 
     name: str
@@ -53,6 +60,10 @@ class RenderBackend(Protocol):
     def prepare(self, image: np.ndarray, face: Face) -> Any: ...
 
     def motion(self, frame: DrivingFrame) -> Any | None: ...
+
+    def motion_vector(self, motion: Any) -> np.ndarray: ...
+
+    def from_vector(self, motion: Any, vector: np.ndarray) -> Any: ...
 
     def render(
         self,

@@ -243,6 +243,16 @@ class MeshWarpBackend:
         return frame.landmarks
 
     @staticmethod
+    def motion_vector(motion: np.ndarray) -> np.ndarray:
+        """The landmarks as a flat float64 vector, to smooth over time."""
+        return np.asarray(motion, np.float64).reshape(-1)
+
+    @staticmethod
+    def from_vector(motion: np.ndarray, vector: np.ndarray) -> np.ndarray:
+        """Landmarks shaped and typed as ``motion`` from a (smoothed) vector."""
+        return vector.reshape(motion.shape).astype(motion.dtype)
+
+    @staticmethod
     def reference(pose: np.ndarray, expression: np.ndarray) -> np.ndarray:
         """Landmarks with the head pose of ``pose`` and the expression (shape) of ``expression``."""
         return compose(decompose(pose)[0], decompose(expression)[1])

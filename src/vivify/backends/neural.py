@@ -44,8 +44,10 @@ from vivify.motion.relative import (
     hull_motion_multiplier,
     relative_keypoints,
     video_source_keypoints,
+    video_source_targets,
 )
 from vivify.motion.retarget import eye_ratios_478, lip_ratio_478
+from vivify.motion.rotation import nearest_rotation
 from vivify.motion.stitching import apply_multiplier, eye_retarget_delta, lip_retarget_delta, stitch
 from vivify.weights.build import LivePortraitModels, load_liveportrait
 
@@ -61,6 +63,7 @@ SOURCE_MAX_DIM = 1280  # LivePortrait crops sources from a copy no larger than t
 DRIVING_CROP = CropConfig(dsize=CROP_SIZE, scale=2.2, vx_ratio=0.0, vy_ratio=-0.1, rotate=False)
 FULL_FRAME_FILL = 0.75  # driving-crop side / frame side above which a square frame is used whole
 LIP_NORMALIZE_THRESHOLD = 0.03
+_VECTOR_FIELDS = ("rotation", "exp", "t", "scale", "eye_ratio", "lip_ratio", "to_frame")
 
 
 @dataclass
@@ -319,6 +322,26 @@ class NeuralBackend:
             None if to_frame is None else to_frame[None],
         )[0]
 
+    @staticmethod
+    def motion_vector(motion: DrivingMotion | KeypointMotion) -> np.ndarray:
+        """One frame's motion as a flat float64 vector, to smooth over time: rotation, expression,
+        translation, scale, then whichever of the eye/lip ratios and the crop-to-frame map it has."""
+        parts = [getattr(motion, name) for name in _VECTOR_FIELDS]
+        return np.concatenate([np.asarray(a, np.float64).reshape(-1) for a in parts if a is not None])
+
+    @staticmethod
+    def from_vector(motion: DrivingMotion | KeypointMotion, vector: np.ndarray):
+        """``motion`` with the values of :meth:`motion_vector` replaced by ``vector`` (a smoothed
+        one); the rotation is brought back to the nearest rotation matrix."""
+        values, start = {}, 0
+        for name in _VECTOR_FIELDS:
+            old = getattr(motion, name, None)
+            if old is not None:
+                values[name] = vector[start : start + old.size].reshape(old.shape).astype(np.float32)
+                start += old.size
+        values["rotation"] = nearest_rotation(values["rotation"]).astype(np.float32)
+        return dataclasses.replace(motion, **values)
+
     def _pose(self, motions: Sequence, in_frame: bool) -> _Pose:
         """Stack T motions (DrivingMotion or KeypointMotion) into batched tensors."""
         ts, scales = [], []
@@ -374,6 +397,31 @@ class NeuralBackend:
             )
         return np.array([np.asarray(v, np.float32).reshape(-1)[0] for v in values], np.float32)
 
+    def _transfer_inputs(self, state: NeuralSource, motions: Sequence, reference, options, still: bool):
+        """Source (expanded to T), edited driving motion, anchor and anchor expression (relative mode)."""
+        src = _expand(state.info, len(motions))
+        drv = self._edited(self._pose(motions, in_frame=True), options.edit)
+        if still:
+            return src, drv, drv, self._tensor(REFERENCE_EXPRESSION)[None]
+        if reference is None:
+            raise ValueError("relative motion needs a reference motion")
+        return src, drv, self._pose([reference], in_frame=True), None
+
+    @torch.inference_mode()
+    def video_targets(
+        self, state: NeuralSource, motion, reference, options: AnimationOptions, *, still: bool = False
+    ) -> np.ndarray | None:
+        """What LivePortrait smooths over a source video for this frame (relative mode only).
+
+        Returns:
+            (72,) float64: the expression E (21×3) then the turned rotation R̃ (3×3), flattened
+            (see :func:`vivify.motion.relative.video_source_targets`); None in absolute mode.
+        """
+        if not options.relative:
+            return None
+        e, rot = video_source_targets(*self._transfer_inputs(state, [motion], reference, options, still))
+        return torch.cat([e.reshape(-1), rot.reshape(-1)]).double().cpu().numpy()
+
     @torch.inference_mode()
     def driving_keypoints(
         self,
@@ -384,6 +432,7 @@ class NeuralBackend:
         *,
         still: bool = False,
         source_video: bool = False,
+        targets: np.ndarray | None = None,
     ) -> torch.Tensor:
         """Final driving keypoints of T frames (spec 9.4 then 9.5 steps 1-4), (T, 21, 3).
 
@@ -396,24 +445,24 @@ class NeuralBackend:
                 expression, no expression-friendly rescale.
             source_video: the source is a frame of a video: it keeps its own scale and position
                 (:func:`video_source_keypoints`), no expression-friendly rescale.
+            targets: source video, relative mode: (T, 72) values of :meth:`video_targets`
+                smoothed over the video, used instead of each frame's own.
         """
         n = len(motions)
         src = _expand(state.info, n)
         x_s = state.x_s.expand(n, -1, -1)
         mlps = self.models.stitching_retargeting_module
         if options.relative:
-            # a source video frame keeps its own scale and position (spec: video-to-video)
-            transfer = video_source_keypoints if source_video else relative_keypoints
-            drv = self._edited(self._pose(motions, in_frame=True), options.edit)
-            if still:
-                ref_exp = self._tensor(REFERENCE_EXPRESSION)[None]
-                x_d = transfer(src, drv, drv, options.region, anchor_exp=ref_exp)
+            src, drv, anchor, ref_exp = self._transfer_inputs(state, motions, reference, options, still)
+            if source_video:
+                smoothed = None
+                if targets is not None:
+                    t = self._tensor(np.asarray(targets).reshape(n, -1))
+                    smoothed = (t[:, :63].reshape(n, 21, 3), t[:, 63:].reshape(n, 3, 3))
+                x_d = video_source_keypoints(src, drv, anchor, options.region, ref_exp, smoothed)
             else:
-                if reference is None:
-                    raise ValueError("relative motion needs a reference motion")
-                anchor = self._pose([reference], in_frame=True)
-                x_d = transfer(src, drv, anchor, options.region)
-                if options.driving_option == "expression-friendly" and not source_video:
+                x_d = relative_keypoints(src, drv, anchor, options.region, anchor_exp=ref_exp)
+                if options.driving_option == "expression-friendly" and not still:
                     x_0 = relative_keypoints(state.info, anchor, anchor, options.region)
                     m = hull_motion_multiplier(state.x_s, x_0)
                     x_d = expression_friendly(x_s, x_d, x_0, m)
@@ -481,10 +530,11 @@ class NeuralBackend:
         still: bool = False,
         canvas: np.ndarray | None = None,
         source_video: bool = False,
+        targets: np.ndarray | None = None,
     ) -> list[np.ndarray]:
         """Render T frames in one network batch (see :meth:`render`)."""
         x_d = self.driving_keypoints(state, motions, reference, options, still=still,
-                                     source_video=source_video)  # fmt: skip
+                                     source_video=source_video, targets=targets)  # fmt: skip
         crops = self.to_uint8(self.warp_decode(state, x_d).image)
         if not options.paste_back or state.image is None:
             return list(crops)
@@ -500,15 +550,18 @@ class NeuralBackend:
         still: bool = False,
         canvas: np.ndarray | None = None,
         source_video: bool = False,
+        targets: np.ndarray | None = None,
     ) -> np.ndarray:
         """One output frame: the source animated by ``motion`` relative to ``reference``.
+
+        ``targets``: a source video frame's :meth:`video_targets`, smoothed over the video.
 
         Returns:
             The source-sized (or ``canvas``-sized) RGB uint8 picture, or the (512, 512, 3) crop
             when ``options.paste_back`` is off or the source was prepared from a bare crop.
         """
         return self.render_batch(state, [motion], reference, options, still=still, canvas=canvas,
-                                 source_video=source_video)[0]  # fmt: skip
+                                 source_video=source_video, targets=targets)[0]  # fmt: skip
 
     @torch.inference_mode()
     def edit(

@@ -33,6 +33,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("--reference-frame", type=reference_frame, default=None, metavar="N|first|neutral",
                    help="driving frame the motion is measured from (default: first for the neural backend, "
                    "neutral for the mesh one: the most neutral face of the first 2 s)")  # fmt: skip
+    p.add_argument("--smooth", type=variance, default=None, metavar="VAR",
+                   help="smooth the motion over time (Kalman observation variance: 3e-7 light, 1e-4 strong, "
+                   "0 off; default: 3e-7 for a source video, off otherwise)")  # fmt: skip
     add_face_arguments(p, "animate")
     p.add_argument("--concat", action="store_true", help="write source | driving | result side by side")
     p.add_argument("--fps", type=float, default=None, help="output frame rate (default: the driving's)")
@@ -93,6 +96,14 @@ def positive_int(text: str) -> int:
     return value
 
 
+def variance(text: str) -> float:
+    """argparse type: a finite float >= 0."""
+    value = float(text)
+    if not 0.0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
+    return value
+
+
 def add_face_arguments(p: argparse.ArgumentParser, verb: str) -> None:
     """--face-index N (repeatable) | --all-faces, and --no-paste-back."""
     faces = p.add_mutually_exclusive_group()
@@ -124,10 +135,12 @@ def run(args: argparse.Namespace) -> int:
         eye_retargeting=args.retarget_eyes is not None, lip_retargeting=args.retarget_lips is not None,
         eye_ratio=args.retarget_eyes if args.retarget_eyes not in (None, -1.0) else None,
         lip_ratio=args.retarget_lips if args.retarget_lips not in (None, -1.0) else None,
+        smoothing=args.smooth,
     )  # fmt: skip
     start = time.perf_counter()
     driving = args.driving[0] if len(args.driving) == 1 else args.driving
     animator = Animator(args.backend, weights_dir=args.weights, device=args.device)
-    out = animator.animate(args.source, driving, args.output, options, progress=sys.stderr.isatty())
+    out = animator.animate(args.source, driving, args.output, options, progress=sys.stderr.isatty(),
+                           crf=args.crf, preset=args.preset)  # fmt: skip
     print(f"wrote {out} ({time.perf_counter() - start:.1f} s)")
     return 0

@@ -143,28 +143,47 @@ def _fill_expsub(base: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
     return out
 
 
+def video_source_targets(
+    source: KeypointInfo,
+    driving: KeypointInfo,
+    anchor: KeypointInfo,
+    anchor_exp: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """What a source-video frame takes from the driver, before LivePortrait smooths it over time.
+
+    ``E = exp_s + exp_d − exp_0`` and the turned rotation ``R̃ = R_d·R_0ᵀ·R_s``; with
+    ``anchor_exp`` (a single driving image), ``E = exp_s + exp_d − anchor_exp`` and ``R̃ = R_s``.
+
+    Returns:
+        E (B, N, 3) and R̃ (B, 3, 3).
+    """
+    exp_0 = anchor.exp if anchor_exp is None else anchor_exp
+    e = source.exp + (driving.exp - exp_0)
+    r_s = source.rotation
+    turned = r_s if anchor_exp is not None else (driving.rotation @ anchor.rotation.transpose(1, 2)) @ r_s
+    return e, turned
+
+
 def video_source_keypoints(
     source: KeypointInfo,
     driving: KeypointInfo,
     anchor: KeypointInfo,
     region: Region = "all",
     anchor_exp: torch.Tensor | None = None,
+    targets: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Relative keypoints for one frame of a source *video* (LivePortrait's video-to-video).
 
-    Each source frame keeps its own scale and translation; the driver's expression change
-    ``E = exp_s + exp_d − exp_0`` fills the expression subset (region "all"/"exp") or the lip/eye
-    rows, and the driver's rotation change ``R_d·R_0ᵀ·R_s`` turns the head (regions "all" and
-    "pose"). With ``anchor_exp`` (a single driving image), ``E = exp_s + exp_d − anchor_exp`` and
-    the head keeps the source frame's rotation.
+    Each source frame keeps its own scale and translation; the driver's expression change ``E``
+    (:func:`video_source_targets`) fills the expression subset (region "all"/"exp") or the
+    lip/eye rows, and the turned rotation ``R̃`` turns the head (regions "all" and "pose").
+    ``targets`` replaces (E, R̃), e.g. by their values smoothed over the video.
 
     Returns:
         (B, N, 3) keypoints before stitching.
     """
-    exp_0 = anchor.exp if anchor_exp is None else anchor_exp
-    e = source.exp + (driving.exp - exp_0)
+    e, turned = video_source_targets(source, driving, anchor, anchor_exp) if targets is None else targets
     r_s = source.rotation
-    turned = r_s if anchor_exp is not None else (driving.rotation @ anchor.rotation.transpose(1, 2)) @ r_s
     if region in ("all", "exp"):
         rot, exp = (turned if region == "all" else r_s), _fill_expsub(source.exp, e)
     elif region == "pose":

@@ -1,9 +1,10 @@
-"""Head-pose bins → degrees, and degrees → LivePortrait's rotation matrix."""
+"""Head-pose bins → degrees, degrees → LivePortrait's rotation matrix, and the nearest rotation."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 N_BINS = 66
@@ -44,3 +45,12 @@ def rotation_matrix(pitch: torch.Tensor, yaw: torch.Tensor, roll: torch.Tensor) 
         -1, 3, 3
     )
     return (rz @ ry @ rx).transpose(1, 2)
+
+
+def nearest_rotation(matrices: np.ndarray) -> np.ndarray:
+    """The rotation closest (Frobenius) to each of (..., 3, 3) matrices, e.g. averaged rotations."""
+    u, _, vt = np.linalg.svd(matrices)
+    d = np.sign(np.linalg.det(u @ vt))
+    u = u.copy()
+    u[..., :, 2] *= d[..., None]  # no reflections
+    return u @ vt

@@ -23,6 +23,7 @@ from vivify.face.types import Face, FaceBox
 from vivify.io import VideoWriter, load_image, media_kind, probe_video, save_image
 from vivify.io.prefetch import prefetch
 from vivify.motion.editing import FaceEdit
+from vivify.motion.smoothing import OBSERVATION_VARIANCE, smooth_stream
 from vivify.pipeline.driving import DrivingSource
 from vivify.pipeline.options import NEUTRAL_SEARCH_FRAMES, AnimationOptions, FaceSelection
 
@@ -39,6 +40,20 @@ class PreparedSource:
     landmarks: np.ndarray
     state: object
     crop_m_o2c: np.ndarray
+
+
+@dataclass(frozen=True)
+class _VideoStep:
+    """One output frame of a source video: pass ``source`` through (``state`` None) or render it."""
+
+    source: DrivingFrame
+    driving: DrivingFrame
+    crop_m: np.ndarray | None
+    driven: bool  # a driving face has been seen by this frame
+    state: object | None = None
+    motion: object | None = None
+    reference: object | None = None
+    targets: np.ndarray | None = None
 
 
 def _center_crop(image: np.ndarray) -> np.ndarray:
@@ -215,6 +230,25 @@ class Animator:
             return None
         return self.backend.reference(self.backend.motion(first), self.backend.motion(best))
 
+    def _motions(
+        self, frames: Iterable[DrivingFrame], options: AnimationOptions
+    ) -> Iterator[tuple[DrivingFrame, object | None]]:
+        """(frame, backend motion or None) per driving frame, smoothed over time when asked
+        (``options.smoothing``; the frames then lose their pixels unless ``concat`` shows them)."""
+        pairs = ((frame, self.backend.motion(frame)) for frame in frames)
+        if not options.smoothing:
+            yield from pairs
+            return
+        if not options.concat:
+            pairs = ((dataclasses.replace(f, image=None), m) for f, m in pairs)
+        backend = self.backend
+        yield from smooth_stream(
+            pairs,
+            lambda item: None if item[1] is None else backend.motion_vector(item[1]),
+            lambda item, v: (item[0], backend.from_vector(item[1], v)),
+            options.smoothing,
+        )
+
     def _at_rest(self, source: PreparedSource, options: AnimationOptions) -> np.ndarray:
         """The source unchanged (before the driving face is first seen)."""
         if options.paste_back:
@@ -263,17 +297,17 @@ class Animator:
                 references[k] = self._neutral_of(head)
                 streams[k] = itertools.chain(head, stream)
         latest: list[DrivingFrame | None] = [None] * len(drivers)
+        pairs = [self._motions(stream, options) for stream in streams]
         try:
             while True:
                 advanced = False
-                for k, stream in enumerate(streams):
-                    frame = next(stream, None) if stream is not None else None
-                    if frame is None:
-                        streams[k] = None
+                for k, stream in enumerate(pairs):
+                    item = next(stream, None) if stream is not None else None
+                    if item is None:
+                        pairs[k] = None
                         continue
                     advanced = True
-                    latest[k] = frame
-                    motion = self.backend.motion(frame)
+                    latest[k], motion = item
                     if motion is not None:
                         last[k] = motion
                         if references[k] is None:
@@ -324,36 +358,80 @@ class Animator:
                 raise UserError("expected a video source", source)
             drv_stream = prefetch(itertools.repeat(next(iter(driving))) if still else driving,
                                   name="vivify-driving")  # fmt: skip
-            last, crop_m, seen = None, None, False
+            steps = self._video_steps(zip(src, drv_stream, strict=False), reference, options, still)
+            seen = driven = False
             try:
-                for s_frame, d_frame in zip(src, drv_stream, strict=False):
-                    motion = self.backend.motion(d_frame)
-                    if motion is not None:
-                        last = motion
-                        reference = reference if reference is not None else motion
-                    lm = s_frame.landmarks
-                    if lm is not None:
-                        crop_m = crop_matrix(lm, CropConfig())
-                    if lm is None or last is None:
-                        out = s_frame.image
+                for step in self._smoothed_steps(steps, options, still):
+                    driven |= step.driven
+                    if step.state is None:
+                        out = step.source.image
                         if not options.paste_back:
-                            m = crop_m if crop_m is not None else _center_crop(s_frame.image)
-                            out = warp_crop(s_frame.image, m, CropConfig().dsize)
+                            m = step.crop_m if step.crop_m is not None else _center_crop(step.source.image)
+                            out = warp_crop(step.source.image, m, CropConfig().dsize)
                     else:
                         seen = True
-                        face = Face(lm, FaceBox.from_points(lm), 1.0)
-                        state = self.backend.prepare(s_frame.image, face)
-                        out = self.backend.render(state, last, reference, options, still=still,
-                                                  source_video=True)  # fmt: skip
+                        extra = {} if step.targets is None else {"targets": step.targets}
+                        out = self.backend.render(step.state, step.motion, step.reference, options,
+                                                  still=still, source_video=True, **extra)  # fmt: skip
                     if options.concat:
-                        out = self._concat(s_frame.image, d_frame, out)
+                        out = self._concat(step.source.image, step.driving, out)
                     yield out
             finally:
                 drv_stream.close()
-        if last is None:
+        if not driven:
             raise NoFaceError("no face found in any driving frame", driving.path)
         if not seen:
             raise NoFaceError("no face found in any source frame", source)
+
+    def _video_steps(
+        self, pairs: Iterable[tuple[DrivingFrame, DrivingFrame]], reference, options, still: bool
+    ) -> Iterator[_VideoStep]:
+        """Per (source frame, driving frame): what to render, or a source frame to pass through
+        (no face in it, or no driving face seen yet). A lost driving face holds the last motion."""
+        last, crop_m = None, None
+        for s_frame, d_frame in pairs:
+            motion = self.backend.motion(d_frame)
+            if motion is not None:
+                last = motion
+                reference = reference if reference is not None else motion
+            lm = s_frame.landmarks
+            if lm is not None:
+                crop_m = crop_matrix(lm, CropConfig())
+            if lm is None or last is None:
+                yield _VideoStep(s_frame, d_frame, crop_m, last is not None)
+                continue
+            state = self.backend.prepare(s_frame.image, Face(lm, FaceBox.from_points(lm), 1.0))
+            yield _VideoStep(s_frame, d_frame, crop_m, True, state, last, reference)
+
+    def _smoothed_steps(self, steps: Iterable[_VideoStep], options, still: bool) -> Iterable[_VideoStep]:
+        """Steps with their motion smoothed over the video (``options.smoothing``): the backend's
+        own video targets where it has them (LivePortrait's smoothing, on by default), else the
+        driving motion (only when asked)."""
+        backend = self.backend
+        targets = getattr(backend, "video_targets", None)
+        variance = options.smoothing
+        if targets is not None:
+            variance = OBSERVATION_VARIANCE if variance is None else variance
+            if not variance or not options.relative:
+                return steps
+
+            def vector(step):
+                return None if step.state is None else targets(step.state, step.motion, step.reference,
+                                                               options, still=still)  # fmt: skip
+
+            def apply(step, v):
+                return dataclasses.replace(step, targets=v)
+        else:
+            if not variance:
+                return steps
+
+            def vector(step):
+                return None if step.state is None else backend.motion_vector(step.motion)
+
+            def apply(step, v):
+                return dataclasses.replace(step, motion=backend.from_vector(step.motion, v))
+
+        return smooth_stream(steps, vector, apply, variance)
 
     @staticmethod
     def _concat(source: np.ndarray, frame: DrivingFrame | None, out: np.ndarray) -> np.ndarray:

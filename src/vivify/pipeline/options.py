@@ -48,6 +48,12 @@ class AnimationOptions:
         normalize_lip: neural backend, relative mode: close the source's open mouth first.
         edit: editing controls (head pose, smile, blink, gaze, ...) added on top of the driving
             motion in every frame (see :class:`vivify.motion.FaceEdit` and docs/editing.md).
+        smoothing: Kalman smoothing of the motion over time, as the observation variance
+            (larger is smoother; 3e-7 is LivePortrait's light smoothing, 1e-4 is strong; 0 is
+            off). None: LivePortrait's behaviour: 3e-7 for a source video (neural backend: its
+            expression and head rotation per frame), none otherwise. Given explicitly for an
+            image source, it smooths the driving motion (keypoints or landmarks). The output
+            lags the input by a few frames (at most 2 s) while the smoother looks ahead.
     """
 
     relative: bool = True
@@ -68,6 +74,7 @@ class AnimationOptions:
     lip_ratio: float | None = None
     normalize_lip: bool = False
     edit: FaceEdit | None = None
+    smoothing: float | None = None
 
     def __post_init__(self) -> None:
         if self.region not in REGIONS:
@@ -82,6 +89,8 @@ class AnimationOptions:
             raise ValueError(f"reference_frame must be a frame number, 'first' or 'neutral', got {ref!r}")
         if self.max_frames is not None and self.max_frames < 1:
             raise ValueError("max_frames must be >= 1")
+        if self.smoothing is not None and not (0.0 <= self.smoothing < float("inf")):
+            raise ValueError(f"smoothing must be a variance >= 0, got {self.smoothing}")
         for name in ("eye_ratio", "lip_ratio"):
             value = getattr(self, name)
             if value is not None and not 0.0 <= value <= 1.0:
