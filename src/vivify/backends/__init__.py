@@ -10,6 +10,7 @@ import torch
 from vivify.backends.base import DrivingFrame, RenderBackend
 from vivify.backends.meshwarp import MeshWarpBackend
 from vivify.backends.neural import NeuralBackend
+from vivify.backends.speed import SpeedOptions
 from vivify.errors import UserError
 from vivify.weights.download import WeightsNotFoundError, default_weights_dir, resolve_weights_dir
 
@@ -27,6 +28,7 @@ def load_backend(
     weights_dir: str | Path | None = None,
     device: str | torch.device = "cpu",
     dtype: torch.dtype = torch.float32,
+    speed: SpeedOptions | None = None,
 ) -> RenderBackend:
     """A backend by name: ``mesh``, ``neural`` or ``auto``.
 
@@ -39,6 +41,7 @@ def load_backend(
         weights_dir: LivePortrait weights folder for the neural backend.
         device, dtype: where and in which precision the neural backend runs ("auto": CUDA when
             available, else the CPU).
+        speed: the neural backend's reduced precision / layout / compilation settings.
 
     Raises:
         UserError: unknown name, or ``neural`` without weights (the message says how to get them).
@@ -75,7 +78,7 @@ def load_backend(
         ) from exc
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    return NeuralBackend(root, device=device, dtype=dtype)
+    return NeuralBackend(root, device=device, dtype=dtype, speed=speed)
 
 
 __all__ = [
@@ -85,5 +88,6 @@ __all__ = [
     "MeshWarpBackend",
     "NeuralBackend",
     "RenderBackend",
+    "SpeedOptions",
     "load_backend",
 ]

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from vivify.backends.base import DrivingFrame
+from vivify.backends.speed import SpeedOptions, compiled, to_channels_last
 from vivify.errors import UserError
 from vivify.face.align import CropConfig, crop_matrix, invert_affine, resize_to_limit, transform_points
 from vivify.face.crop import feather_mask, paste_back, warp_crop
@@ -155,6 +156,9 @@ class NeuralBackend:
         weights_dir: official-layout weights folder (default ``$VIVIFY_WEIGHTS`` or the user cache).
         device, dtype: where and in which precision the networks run.
         models: already loaded networks (tests); ``weights_dir`` is then ignored.
+        speed: reduced precision, channels-last layout, compilation of W and G
+            (:class:`~vivify.backends.speed.SpeedOptions`; default float32 eager, the reference).
+            Channels-last converts the given networks' weights in place.
 
     Raises:
         WeightsNotFoundError: weights missing (the message says how to get them).
@@ -174,10 +178,19 @@ class NeuralBackend:
         device: str | torch.device = "cpu",
         dtype: torch.dtype = torch.float32,
         models: LivePortraitModels | None = None,
+        speed: SpeedOptions | None = None,
     ) -> None:
         self.models = models if models is not None else load_liveportrait(weights_dir, device, dtype)
         probe = next(self.models.motion_extractor.parameters())
         self.device, self.dtype = probe.device, probe.dtype
+        self.speed = speed or SpeedOptions()
+        warp, decode = self.models.warping_module, self.models.spade_generator
+        if self.speed.channels_last:  # in place: the weights' values are unchanged
+            to_channels_last(warp)
+            to_channels_last(decode)
+        if self.speed.compile:
+            warp, decode = compiled(warp, self.device), compiled(decode, self.device)
+        self._warp, self._decode = warp, decode
 
     # ---------------------------------------------------------------- inputs
 
@@ -502,8 +515,11 @@ class NeuralBackend:
         """W and G for B keypoint sets: (B, 21, 3) → 512 images in (0, 1)."""
         n = len(x_d)
         f_s = state.features.expand(n, *state.features.shape[1:])
-        warped = self.models.warping_module(f_s, x_d, state.x_s.expand(n, -1, -1))
-        return DecodedFrames(self.models.spade_generator(warped.out), warped.occlusion_map)
+        speed = self.speed
+        with speed.autocast(self.device):
+            warped = self._warp(speed.layout(f_s), x_d, state.x_s.expand(n, -1, -1))
+            image = self._decode(speed.layout(warped.out))
+        return DecodedFrames(image.to(self.dtype), warped.occlusion_map.to(self.dtype))
 
     @staticmethod
     def to_uint8(image: torch.Tensor) -> np.ndarray:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
 
-from vivify.backends import CHOICES
+import torch
+
+from vivify.backends import CHOICES, SpeedOptions
+from vivify.backends.speed import PRECISIONS
 from vivify.errors import UserError
 from vivify.io import VIDEO_EXTENSIONS
 from vivify.io.video import X264_PRESETS
@@ -58,7 +62,33 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     add("--retarget-lips", nargs="?", const=-1.0, type=ratio, default=None, metavar="RATIO",
         help="lip retargeting: follow the driver's lip openness, or hold RATIO (0-1)")  # fmt: skip
     add("--normalize-lip", action="store_true", help="close the source's open mouth first")
+    add_speed_arguments(neural)
     p.set_defaults(run=run)
+
+
+def add_speed_arguments(group) -> None:
+    """--precision, --fast and --compile (the neural backend's speed settings)."""
+    group.add_argument("--precision", choices=PRECISIONS, default=None,
+                       help="W and G under autocast in this precision, channels-last (default float32, "
+                       "the reference; the others differ by a few grey levels)")  # fmt: skip
+    group.add_argument("--fast", action="store_true",
+                       help="the fastest precision for the device: float16 on CUDA, bfloat16 on a CPU with "
+                       "native bf16")  # fmt: skip
+    group.add_argument("--compile", action="store_true", help="torch.compile W and G (slow first frames)")
+
+
+def speed_options(args: argparse.Namespace) -> SpeedOptions:
+    """The SpeedOptions chosen by --precision / --fast / --compile."""
+    if args.fast and args.precision:
+        raise UserError("give --fast or --precision, not both")
+    if args.fast:
+        device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device
+        base = SpeedOptions.fast("cpu" if device == "auto" else device)
+    elif args.precision and args.precision != "float32":
+        base = SpeedOptions(args.precision, channels_last=True)
+    else:
+        base = SpeedOptions()
+    return dataclasses.replace(base, compile=args.compile)
 
 
 def reference_frame(text: str) -> int | str:
@@ -139,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     start = time.perf_counter()
     driving = args.driving[0] if len(args.driving) == 1 else args.driving
-    animator = Animator(args.backend, weights_dir=args.weights, device=args.device)
+    animator = Animator(args.backend, weights_dir=args.weights, device=args.device, speed=speed_options(args))
     out = animator.animate(args.source, driving, args.output, options, progress=sys.stderr.isatty(),
                            crf=args.crf, preset=args.preset)  # fmt: skip
     print(f"wrote {out} ({time.perf_counter() - start:.1f} s)")

@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vivify.backends import RenderBackend, load_backend
+from vivify.backends import RenderBackend, SpeedOptions, load_backend
 from vivify.backends.base import DrivingFrame
 from vivify.errors import NoFaceError, UserError
 from vivify.face.align import CropConfig, crop_matrix
@@ -102,6 +102,7 @@ class Animator:
         weights_dir: LivePortrait weights for the neural backend (default: ``$VIVIFY_WEIGHTS``
             or the user cache).
         device: torch device of the neural backend ("auto": CUDA when available).
+        speed: the neural backend's precision / layout / compilation (default float32 eager).
 
     Examples:
         >>> from vivify import Animator, AnimationOptions
@@ -115,9 +116,10 @@ class Animator:
         *,
         weights_dir: str | Path | None = None,
         device: str = "auto",
+        speed: SpeedOptions | None = None,
     ) -> None:
         if isinstance(backend, str):
-            backend = load_backend(backend, weights_dir=weights_dir, device=device)
+            backend = load_backend(backend, weights_dir=weights_dir, device=device, speed=speed)
         self.backend = backend
         self._detector = detector
 

@@ -1,0 +1,200 @@
+"""Neural renderer speed per setting: ms per frame of each network, parity, and the floor.
+
+    python benchmarks/bench_speed.py [--device cpu|cuda] [--weights DIR] [--repeats N]
+        [--batch 1 4 ...] [--configs fp32 fp32-cl bf16-cl ...] [--onnx DIR] [--floor]
+
+For each setting (precision × channels-last × compile, or the onnxruntime export) and batch
+size: median milliseconds per frame of the motion extractor (M), the warp (W) and the decoder
+(G), the uint8 conversion, and their sum per frame, after warm-up calls (CUDA events on a GPU);
+then the frame's difference from float32 eager on the same keypoints (max |Δ| of the decoder
+output in [0, 1] and PSNR of the uint8 crop). ``--floor`` counts each network's floating-point
+operations (torch's FLOP counter) and measures this device's matrix-product rate in float32 and
+in the setting's precision, to print the time no implementation can beat at that rate. Without
+--weights, deterministic test weights (real shapes) are written to a temporary folder. Prints
+Markdown tables; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from _common import cpu_name, load_note, print_table
+
+from vivify.backends import NeuralBackend
+from vivify.backends.speed import SpeedOptions
+from vivify.weights import load_liveportrait, manifest, write_test_weights
+
+CONFIGS = {
+    "fp32": SpeedOptions(),
+    "fp32-cl": SpeedOptions(channels_last=True),
+    "bf16": SpeedOptions("bfloat16"),
+    "bf16-cl": SpeedOptions("bfloat16", channels_last=True),
+    "fp16": SpeedOptions("float16"),
+    "fp16-cl": SpeedOptions("float16", channels_last=True),
+    "fp16-cl-compile": SpeedOptions("float16", channels_last=True, compile=True),
+    "bf16-cl-compile": SpeedOptions("bfloat16", channels_last=True, compile=True),
+    "fp32-compile": SpeedOptions(compile=True),
+}
+
+
+class Timer:
+    """Median milliseconds of a call, with device events on CUDA."""
+
+    def __init__(self, device: torch.device, warmup: int, repeats: int) -> None:
+        self.device, self.warmup, self.repeats = device, warmup, repeats
+
+    def __call__(self, fn: Callable[[], object]) -> float:
+        for _ in range(self.warmup):
+            fn()
+        times = []
+        for _ in range(self.repeats):
+            if self.device.type == "cuda":
+                start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                start.record()
+                fn()
+                end.record()
+                torch.cuda.synchronize()
+                times.append(start.elapsed_time(end))
+            else:
+                t = time.perf_counter()
+                fn()
+                times.append(1000 * (time.perf_counter() - t))
+        return statistics.median(times)
+
+
+def flop_counts(models, device: torch.device) -> dict[str, float]:
+    """Floating-point operations of one frame through F, M, W and G (batch 1)."""
+    from torch.utils.flop_counter import FlopCounterMode  # noqa: PLC0415
+
+    x = torch.rand(1, 3, 256, 256, device=device)
+    counts = {}
+    with torch.inference_mode():
+        for name, fn in (
+            ("F", lambda: models.appearance_feature_extractor(x)),
+            ("M", lambda: models.motion_extractor(x)),
+        ):
+            with FlopCounterMode(display=False) as counter:
+                out = fn()
+            counts[name] = counter.get_total_flops()
+            if name == "F":
+                f_s = out
+        kp = torch.rand(1, 21, 3, device=device) * 2 - 1
+        with FlopCounterMode(display=False) as counter:
+            warped = models.warping_module(f_s, kp + 0.01, kp)
+        counts["W"] = counter.get_total_flops()
+        with FlopCounterMode(display=False) as counter:
+            models.spade_generator(warped.out)
+        counts["G"] = counter.get_total_flops()
+    return counts
+
+
+def matmul_rate(device: torch.device, dtype: torch.dtype, timer: Timer) -> float:
+    """Measured FLOP/s of a large matrix product in ``dtype`` (the device's practical peak)."""
+    n = 2048 if device.type == "cpu" else 8192
+    a = torch.rand(n, n, device=device, dtype=dtype)
+    b = torch.rand(n, n, device=device, dtype=dtype)
+    return 2 * n**3 / (timer(lambda: a @ b) / 1000)
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255**2 / mse)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--weights", type=Path)
+    ap.add_argument("--configs", nargs="+", default=None, help=f"of {', '.join(CONFIGS)} (and 'onnx')")
+    ap.add_argument("--batch", type=int, nargs="+", default=[1])
+    ap.add_argument("--repeats", type=int, default=None, help="timed calls (default 50 on CUDA, 3 on CPU)")
+    ap.add_argument("--warmup", type=int, default=None, help="untimed calls first (default 5 CUDA, 1 CPU)")
+    ap.add_argument("--onnx", type=Path, default=None, help="an ONNX export folder (vivify export onnx)")
+    ap.add_argument("--floor", action="store_true", help="count FLOPs and measure the matmul rate")
+    ap.add_argument("--threads", type=int, default=None)
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    cuda = device.type == "cuda"
+    timer = Timer(device, args.warmup or (5 if cuda else 1), args.repeats or (50 if cuda else 3))
+    configs = args.configs or (
+        ["fp32", "fp16-cl", "bf16-cl", "fp16-cl-compile"] if cuda else ["fp32", "bf16-cl"]
+    )
+    if args.onnx and "onnx" not in configs:
+        configs.append("onnx")
+    tmp = tempfile.TemporaryDirectory()
+    weights = args.weights
+    if weights is None:
+        weights = Path(tmp.name)
+        write_test_weights(manifest(), 0, weights)
+    rng = np.random.default_rng(0)
+    crop = (rng.random((256, 256, 3)) * 255).astype(np.uint8)
+
+    def backend_for(name: str) -> NeuralBackend:
+        if name == "onnx":
+            from vivify.runtime import OnnxLivePortrait  # noqa: PLC0415
+
+            return NeuralBackend(models=OnnxLivePortrait(args.onnx))
+        return NeuralBackend(models=load_liveportrait(weights, device), speed=CONFIGS[name])
+
+    base = NeuralBackend(models=load_liveportrait(weights, device))
+    state = base.prepare_crop(crop)
+    x_d = state.x_s + 0.01 * torch.randn(state.x_s.shape, generator=torch.Generator().manual_seed(1)).to(
+        device
+    )
+    reference = base.warp_decode(state, x_d).image
+    ref_u8 = base.to_uint8(reference)[0]
+    rows, floor_rows = [], []
+    flops = flop_counts(base.models, device) if args.floor else None
+    for name in configs:
+        backend = backend_for(name)
+        st = backend.prepare_crop(crop)
+        image = backend.warp_decode(st, x_d).image  # also compiles, when asked
+        err = float((image.float() - reference).abs().max())
+        quality = psnr(backend.to_uint8(image)[0], ref_u8)
+        for b in args.batch:
+            crops = np.repeat(crop[None], b, 0)
+            kps = x_d.expand(b, -1, -1).contiguous()
+            t_m = timer(lambda: backend.motion_from_crops(crops)) / b  # noqa: B023
+            t_wg = timer(lambda: backend.warp_decode(st, kps)) / b  # noqa: B023
+            decoded = backend.warp_decode(st, kps).image
+            t_u8 = timer(lambda: backend.to_uint8(decoded)) / b  # noqa: B023
+            total = t_m + t_wg + t_u8
+            rows.append([name, b, t_m, t_wg, t_u8, total, 1000 / total, f"{err:.1e}", quality])
+        if flops is not None and name != "onnx":
+            speed = backend.speed
+            dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+            rate = matmul_rate(device, dtype[speed.precision], timer)
+            floor = 1000 * (flops["W"] + flops["G"]) / rate
+            floor_rows.append([name, f"{rate / 1e9:.0f}", f"{floor:.0f}", f"{rows[-len(args.batch)][3]:.0f}"])
+    where = torch.cuda.get_device_name(device) if cuda else cpu_name()
+    print_table(
+        f"Neural networks per frame, {device.type} ({where}), {torch.get_num_threads()} threads",
+        ["setting", "batch", "M ms", "W+G ms", "uint8 ms", "total ms", "fps", "max |Δ| vs fp32", "PSNR dB"],
+        rows,
+        note=f"median of {timer.repeats} timed calls after {timer.warmup} warm-up; {load_note()} at the end",
+    )
+    if flops is not None:
+        print_table(
+            "FLOPs per frame (batch 1) and the floor at the measured matrix-product rate",
+            ["network", "GFLOP"],
+            [[k, f"{v / 1e9:.1f}"] for k, v in flops.items()],
+        )
+        print_table(
+            "W+G floor = FLOPs / matmul rate",
+            ["setting", "matmul GFLOP/s", "W+G floor ms", "W+G measured ms (batch 1st)"],
+            floor_rows,
+        )
+    tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()
