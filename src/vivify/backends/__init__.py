@@ -29,6 +29,7 @@ def load_backend(
     device: str | torch.device = "cpu",
     dtype: torch.dtype = torch.float32,
     speed: SpeedOptions | None = None,
+    onnx_dir: str | Path | None = None,
 ) -> RenderBackend:
     """A backend by name: ``mesh``, ``neural`` or ``auto``.
 
@@ -42,6 +43,8 @@ def load_backend(
         device, dtype: where and in which precision the neural backend runs ("auto": CUDA when
             available, else the CPU).
         speed: the neural backend's reduced precision / layout / compilation settings.
+        onnx_dir: run the neural backend's networks from this ONNX export (``vivify export
+            onnx``) with onnxruntime instead of PyTorch; no weights folder is needed then.
 
     Raises:
         UserError: unknown name, or ``neural`` without weights (the message says how to get them).
@@ -52,6 +55,10 @@ def load_backend(
         >>> backend.name
         'mesh'
     """
+    if onnx_dir is not None:
+        if name == "mesh":
+            raise UserError("--onnx runs the neural backend's networks, not the mesh backend")
+        return _onnx_backend(onnx_dir, device, speed)
     if name == "auto":
         try:
             resolve_weights_dir(weights_dir)
@@ -79,6 +86,20 @@ def load_backend(
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     return NeuralBackend(root, device=device, dtype=dtype, speed=speed)
+
+
+def _onnx_backend(
+    folder: str | Path, device: str | torch.device, speed: SpeedOptions | None
+) -> NeuralBackend:
+    """The neural backend on an ONNX export run by onnxruntime (CUDA provider on a CUDA device)."""
+    from vivify.runtime import OnnxLivePortrait  # noqa: PLC0415 - optional extra
+
+    if speed is not None and speed != SpeedOptions():
+        raise UserError("--precision, --fast and --compile apply to the PyTorch networks, not to --onnx")
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    provider = "cuda" if torch.device(device).type == "cuda" else "cpu"
+    return NeuralBackend(models=OnnxLivePortrait(folder, provider=provider))
 
 
 __all__ = [

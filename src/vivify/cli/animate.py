@@ -75,6 +75,8 @@ def add_speed_arguments(group) -> None:
                        help="the fastest precision for the device: float16 on CUDA, bfloat16 on a CPU with "
                        "native bf16")  # fmt: skip
     group.add_argument("--compile", action="store_true", help="torch.compile W and G (slow first frames)")
+    group.add_argument("--onnx", metavar="DIR", default=None,
+                       help="run the networks of an ONNX export (vivify export onnx)")  # fmt: skip
 
 
 def speed_options(args: argparse.Namespace) -> SpeedOptions:
@@ -169,7 +171,8 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     start = time.perf_counter()
     driving = args.driving[0] if len(args.driving) == 1 else args.driving
-    animator = Animator(args.backend, weights_dir=args.weights, device=args.device, speed=speed_options(args))
+    animator = Animator(args.backend, weights_dir=args.weights, device=args.device, speed=speed_options(args),
+                        onnx_dir=args.onnx)  # fmt: skip
     out = animator.animate(args.source, driving, args.output, options, progress=sys.stderr.isatty(),
                            crf=args.crf, preset=args.preset)  # fmt: skip
     print(f"wrote {out} ({time.perf_counter() - start:.1f} s)")

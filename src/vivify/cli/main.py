@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Sequence
 
 from vivify import __version__
-from vivify.cli import animate, demo, edit, inspect, template, weights
+from vivify.cli import animate, demo, edit, export, inspect, template, weights
 from vivify.errors import UserError
 
 SUBCOMMANDS = {
@@ -23,6 +23,7 @@ SUBCOMMANDS = {
     "template": template,
     "inspect": inspect,
     "weights": weights,
+    "export": export,
 }
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130

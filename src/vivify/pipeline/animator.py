@@ -103,6 +103,7 @@ class Animator:
             or the user cache).
         device: torch device of the neural backend ("auto": CUDA when available).
         speed: the neural backend's precision / layout / compilation (default float32 eager).
+        onnx_dir: run the neural networks from this ONNX export with onnxruntime.
 
     Examples:
         >>> from vivify import Animator, AnimationOptions
@@ -117,9 +118,11 @@ class Animator:
         weights_dir: str | Path | None = None,
         device: str = "auto",
         speed: SpeedOptions | None = None,
+        onnx_dir: str | Path | None = None,
     ) -> None:
         if isinstance(backend, str):
-            backend = load_backend(backend, weights_dir=weights_dir, device=device, speed=speed)
+            backend = load_backend(backend, weights_dir=weights_dir, device=device, speed=speed,
+                                   onnx_dir=onnx_dir)  # fmt: skip
         self.backend = backend
         self._detector = detector
 
