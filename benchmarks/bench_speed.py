@@ -25,11 +25,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _common import cpu_name, load_note, print_table
+from _common import DEFAULT_DATA, cpu_name, load_note, print_table
 
 from vivify.backends import NeuralBackend
 from vivify.backends.speed import SpeedOptions
 from vivify.weights import load_liveportrait, manifest, write_test_weights
+
+DEFAULT_FIXTURES = DEFAULT_DATA.parent / "reference" / "fixtures"
 
 CONFIGS = {
     "fp32": SpeedOptions(),
@@ -103,6 +105,27 @@ def matmul_rate(device: torch.device, dtype: torch.dtype, timer: Timer) -> float
     return 2 * n**3 / (timer(lambda: a @ b) / 1000)
 
 
+def fixture_parity(backend: NeuralBackend, root: Path) -> list[str]:
+    """W and G of ``backend`` (its speed settings) on the reference fixtures' inputs: max |Δ| and
+    relative L2 error of W's output and G's image against the stored float32 outputs."""
+    w = np.load(root / "warping_module.npz")
+    g = np.load(root / "spade_generator.npz")
+    dev, speed = backend.device, backend.speed
+
+    def tensor(z, key: str) -> torch.Tensor:
+        return torch.from_numpy(z[key].astype(np.float32)).to(dev)
+
+    with torch.inference_mode(), speed.autocast(dev):
+        f_s, kp_d, kp_s = (tensor(w, k) for k in ("in__feature_3d", "in__kp_driving", "in__kp_source"))
+        w_out = backend._warp(speed.layout(f_s), kp_d, kp_s).out.float().cpu()
+        g_out = backend._decode(speed.layout(tensor(g, "in__feature"))).float().cpu()
+    cells = []
+    for got, want in ((w_out, w["out__out"]), (g_out, g["out__out"])):
+        want = torch.from_numpy(want)
+        cells += [f"{float((got - want).abs().max()):.1e}", f"{float((got - want).norm() / want.norm()):.1e}"]
+    return cells
+
+
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = float(np.mean((a.astype(np.float64) - b) ** 2))
     return float("inf") if mse == 0 else 10 * np.log10(255**2 / mse)
@@ -119,6 +142,7 @@ def main() -> None:
     ap.add_argument("--onnx", type=Path, default=None, help="an ONNX export folder (vivify export onnx)")
     ap.add_argument("--floor", action="store_true", help="count FLOPs and measure the matmul rate")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES, help="reference fixtures (parity)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -152,13 +176,16 @@ def main() -> None:
     )
     reference = base.warp_decode(state, x_d).image
     ref_u8 = base.to_uint8(reference)[0]
-    rows, floor_rows = [], []
+    rows, floor_rows, parity_rows = [], [], []
+    fixtures = args.fixtures if (args.fixtures / "warping_module.npz").is_file() else None
     flops = flop_counts(base.models, device) if args.floor else None
     for name in configs:
         backend = backend_for(name)
         st = backend.prepare_crop(crop)
         image = backend.warp_decode(st, x_d).image  # also compiles, when asked
         err = float((image.float() - reference).abs().max())
+        if fixtures is not None and args.weights is None:  # the fixtures were made with test weights
+            parity_rows.append([name, *fixture_parity(backend, fixtures)])
         quality = psnr(backend.to_uint8(image)[0], ref_u8)
         for b in args.batch:
             crops = np.repeat(crop[None], b, 0)
@@ -182,6 +209,14 @@ def main() -> None:
         rows,
         note=f"median of {timer.repeats} timed calls after {timer.warmup} warm-up; {load_note()} at the end",
     )
+    if parity_rows:
+        print_table(
+            f"Parity against the reference fixtures ({fixtures})",
+            ["setting", "W out max |Δ|", "W out rel L2", "G image max |Δ|", "G image rel L2"],
+            parity_rows,
+            note="the fixture stores W's output as float16 (rounding up to ~5e-4), G's image as float32; "
+            "the fp32 row is the baseline",
+        )
     if flops is not None:
         print_table(
             "FLOPs per frame (batch 1) and the floor at the measured matrix-product rate",

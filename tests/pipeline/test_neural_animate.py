@@ -56,6 +56,14 @@ def test_video_driven_frames_change_only_the_face(video_frames, source):
     )
 
 
+def test_batched_rendering_gives_the_same_frames(animator, source, video_frames, shared_data, detector):
+    drv = DrivingSource(shared_data / "driving" / "d3.mp4", detector, max_frames=3)
+    batched = list(animator.frames(source, drv, AnimationOptions(batch_size=2)))  # a batch of 2, then 1
+    assert len(batched) == 3
+    for got, want in zip(batched, video_frames, strict=True):
+        assert np.abs(got.astype(int) - want).max() <= 1
+
+
 def test_template_round_trip_reproduces_the_video(
     animator, source, video_frames, shared_data, detector, tmp_path
 ):

@@ -62,6 +62,8 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     add("--retarget-lips", nargs="?", const=-1.0, type=ratio, default=None, metavar="RATIO",
         help="lip retargeting: follow the driver's lip openness, or hold RATIO (0-1)")  # fmt: skip
     add("--normalize-lip", action="store_true", help="close the source's open mouth first")
+    add("--batch", type=positive_int, default=1, metavar="N",
+        help="driving frames per network batch (throughput on a GPU; default 1)")  # fmt: skip
     add_speed_arguments(neural)
     p.set_defaults(run=run)
 
@@ -167,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
         eye_retargeting=args.retarget_eyes is not None, lip_retargeting=args.retarget_lips is not None,
         eye_ratio=args.retarget_eyes if args.retarget_eyes not in (None, -1.0) else None,
         lip_ratio=args.retarget_lips if args.retarget_lips not in (None, -1.0) else None,
-        smoothing=args.smooth,
+        smoothing=args.smooth, batch_size=args.batch,
     )  # fmt: skip
     start = time.perf_counter()
     driving = args.driving[0] if len(args.driving) == 1 else args.driving

@@ -303,6 +303,10 @@ class Animator:
                 streams[k] = itertools.chain(head, stream)
         latest: list[DrivingFrame | None] = [None] * len(drivers)
         pairs = [self._motions(stream, options) for stream in streams]
+        single = len(sources) == 1 and len(drivers) == 1 and hasattr(self.backend, "render_batch")
+        batch = options.batch_size if single else 1
+        still = drivers[0].kind == "image"
+        pending: list[tuple[DrivingFrame | None, object]] = []  # frames waiting for a full batch
         try:
             while True:
                 advanced = False
@@ -319,6 +323,11 @@ class Animator:
                             references[k] = motion
                 if not advanced:
                     break
+                if batch > 1 and last[0] is not None:  # one face, one driver: render in batches
+                    pending.append((latest[0], last[0]))
+                    if len(pending) == batch:
+                        yield from self._render_pending(sources[0], pending, references[0], options, still)
+                    continue
                 canvas = None
                 for i, prepared in enumerate(sources):
                     k = i if len(drivers) > 1 else 0
@@ -330,6 +339,7 @@ class Animator:
                 if options.concat:
                     out = self._concat(sources[0].image, latest[0], out)
                 yield out
+            yield from self._render_pending(sources[0], pending, references[0], options, still)
         finally:
             for stream in owned:
                 close = getattr(stream, "close", None)
@@ -338,6 +348,18 @@ class Animator:
         for k, drv in enumerate(drivers):
             if last[k] is None:
                 raise NoFaceError("no face found in any driving frame", drv.path)
+
+    def _render_pending(
+        self, source: PreparedSource, pending: list, reference, options: AnimationOptions, still: bool
+    ) -> Iterator[np.ndarray]:
+        """Render the waiting (driving frame, motion) pairs in one batch, then empty the list."""
+        if not pending:
+            return
+        outs = self.backend.render_batch(source.state, [m for _, m in pending], reference, options,
+                                         still=still)  # fmt: skip
+        for (frame, _), out in zip(pending, outs, strict=True):
+            yield self._concat(source.image, frame, out) if options.concat else out
+        pending.clear()
 
     def video_frames(
         self, source: str | Path, driving: DrivingSource, options: AnimationOptions | None = None

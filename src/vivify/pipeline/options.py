@@ -54,6 +54,8 @@ class AnimationOptions:
             expression and head rotation per frame), none otherwise. Given explicitly for an
             image source, it smooths the driving motion (keypoints or landmarks). The output
             lags the input by a few frames (at most 2 s) while the smoother looks ahead.
+        batch_size: neural backend, one face with one driver: driving frames rendered per
+            network batch (more throughput on a GPU; none on a CPU).
     """
 
     relative: bool = True
@@ -75,6 +77,7 @@ class AnimationOptions:
     normalize_lip: bool = False
     edit: FaceEdit | None = None
     smoothing: float | None = None
+    batch_size: int = 1
 
     def __post_init__(self) -> None:
         if self.region not in REGIONS:
@@ -87,6 +90,8 @@ class AnimationOptions:
         ref = self.reference_frame
         if ref is not None and ref not in ("first", "neutral") and not (isinstance(ref, int) and ref >= 0):
             raise ValueError(f"reference_frame must be a frame number, 'first' or 'neutral', got {ref!r}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.max_frames is not None and self.max_frames < 1:
             raise ValueError("max_frames must be >= 1")
         if self.smoothing is not None and not (0.0 <= self.smoothing < float("inf")):
