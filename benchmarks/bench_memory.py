@@ -20,7 +20,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from _common import DEFAULT_DATA, cpu_name, load_note, print_table
+from _common import DEFAULT_DATA, cpu_name, fmt, load_note, print_table
 
 from vivify.io import VideoReader, VideoWriter
 from vivify.pipeline import AnimationOptions, Animator
@@ -38,7 +38,7 @@ def write_long_driving(src: Path, out: Path, seconds: float, size: tuple[int, in
     """Loop ``src`` (forwards then backwards, so the motion stays continuous) into ``size`` frames."""
     with VideoReader(src) as reader:
         clip = list(reader)
-        fps = reader.fps or 25.0
+        fps = reader.info.fps or 25.0
     w, h = size
     k = min(w / clip[0].shape[1], h / clip[0].shape[0])
     scaled = [cv2.resize(f, (round(f.shape[1] * k), round(f.shape[0] * k))) for f in clip]
@@ -104,7 +104,7 @@ def main() -> None:
     rows = []
     for q in np.linspace(0.1, 1.0, 10):
         i = min(len(samples) - 1, int(np.searchsorted(times, q * times[-1])))
-        rows.append([f"{100 * q:.0f} %", f"{times[i]:.0f}", f"{rss[i]:.0f}", f"{gpu[i]:.0f}"])
+        rows.append([f"{100 * q:.0f} %", f"{times[i]:.0f}", f"{rss[i]:.0f}", fmt(float(gpu[i]), 0)])
     quarter = max(1, len(samples) // 4)
     print_table(
         f"Memory over a {args.minutes:g}-minute {size[0]}x{size[1]} driving video ({n} frames), "

@@ -108,6 +108,7 @@ def matmul_rate(device: torch.device, dtype: torch.dtype, timer: Timer) -> float
 def fixture_parity(backend: NeuralBackend, root: Path) -> list[str]:
     """W and G of ``backend`` (its speed settings) on the reference fixtures' inputs: max |Δ| and
     relative L2 error of W's output and G's image against the stored float32 outputs."""
+    f = np.load(root / "appearance_feature_extractor.npz")
     w = np.load(root / "warping_module.npz")
     g = np.load(root / "spade_generator.npz")
     dev, speed = backend.device, backend.speed
@@ -115,10 +116,11 @@ def fixture_parity(backend: NeuralBackend, root: Path) -> list[str]:
     def tensor(z, key: str) -> torch.Tensor:
         return torch.from_numpy(z[key].astype(np.float32)).to(dev)
 
+    # the fixtures link inputs to stored outputs: W reads F's f_s, G reads W's output
     with torch.inference_mode(), speed.autocast(dev):
-        f_s, kp_d, kp_s = (tensor(w, k) for k in ("in__feature_3d", "in__kp_driving", "in__kp_source"))
+        f_s, kp_d, kp_s = tensor(f, "out__f_s"), tensor(w, "in__kp_driving"), tensor(w, "in__kp_source")
         w_out = backend._warp(speed.layout(f_s), kp_d, kp_s).out.float().cpu()
-        g_out = backend._decode(speed.layout(tensor(g, "in__feature"))).float().cpu()
+        g_out = backend._decode(speed.layout(tensor(w, "out__out"))).float().cpu()
     cells = []
     for got, want in ((w_out, w["out__out"]), (g_out, g["out__out"])):
         want = torch.from_numpy(want)

@@ -4,6 +4,7 @@ The networks run at their real shapes (a render costs seconds on CPU), so the re
 shared; the option logic is checked on the keypoints, which cost nothing.
 """
 
+import dataclasses
 import logging
 
 import cv2
@@ -123,6 +124,23 @@ def test_template_and_extracted_motion_agree(backend, source, driving):
     a = backend.driving_keypoints(state, motions[1:], motions[0], options)
     b = backend.driving_keypoints(state, from_template[1:], from_template[0], options)
     torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+
+
+def test_expression_friendly_scale_is_computed_once_per_reference(backend, source, driving, monkeypatch):
+    import vivify.backends.neural as neural
+
+    calls = []
+    real = neural.hull_motion_multiplier
+    monkeypatch.setattr(neural, "hull_motion_multiplier", lambda *a: calls.append(1) or real(*a))
+    motions, state = driving[2], dataclasses.replace(source[2], hull_scales={})
+    options = AnimationOptions()
+    first = [backend.driving_keypoints(state, [m], motions[0], options) for m in motions]
+    assert len(calls) == 1  # one hull for the whole animation, not one per frame
+    again = backend.driving_keypoints(state, [motions[2]], motions[0].keypoints(in_frame=False), options)
+    assert len(calls) == 2  # another reference motion: its own scale
+    torch.testing.assert_close(again, first[2], rtol=0, atol=1e-6)  # the same motion, in other types
+    fresh = dataclasses.replace(state, hull_scales={})
+    torch.testing.assert_close(backend.driving_keypoints(fresh, [motions[1]], motions[0], options), first[1])
 
 
 @pytest.mark.parametrize(("region", "rows"), [("lips", LIP_ROWS), ("eyes", EYE_ROWS)])

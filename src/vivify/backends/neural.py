@@ -18,6 +18,7 @@ movement within the frame is still transferred in relative mode (see docs/neural
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -90,6 +91,9 @@ class NeuralSource:
     lip_ratio: np.ndarray | None = None
     image: np.ndarray | None = None
     m_c2o: np.ndarray | None = None
+    # expression-friendly motion scale per (region, reference motion): a convex hull on the host,
+    # computed once per animation rather than once per frame
+    hull_scales: dict = dataclasses.field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,18 @@ def _expand(info: KeypointInfo, n: int) -> KeypointInfo:
     """A batch-1 motion repeated for n frames (the keypoint functions take matching batches)."""
     fields = (info.pitch, info.yaw, info.roll, info.t, info.exp, info.scale, info.kp)
     return KeypointInfo(*(f.expand(n, *f.shape[1:]) for f in fields))
+
+
+def _digest(obj) -> bytes:
+    """A content key of a motion dataclass: its fields' values, arrays included."""
+    if obj is None:
+        return b""
+    digest = hashlib.blake2b(digest_size=16)
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        digest.update(f.name.encode())
+        digest.update(np.asarray(value).tobytes() if isinstance(value, np.ndarray) else repr(value).encode())
+    return digest.digest()
 
 
 def _ratio(value: np.ndarray | None) -> np.ndarray | None:
@@ -477,8 +493,10 @@ class NeuralBackend:
                 x_d = relative_keypoints(src, drv, anchor, options.region, anchor_exp=ref_exp)
                 if options.driving_option == "expression-friendly" and not still:
                     x_0 = relative_keypoints(state.info, anchor, anchor, options.region)
-                    m = hull_motion_multiplier(state.x_s, x_0)
-                    x_d = expression_friendly(x_s, x_d, x_0, m)
+                    key = (options.region, _digest(reference))
+                    if key not in state.hull_scales:
+                        state.hull_scales[key] = hull_motion_multiplier(state.x_s, x_0)
+                    x_d = expression_friendly(x_s, x_d, x_0, state.hull_scales[key])
         else:
             x_d = absolute_keypoints(src, self._edited(self._pose(motions, in_frame=False), options.edit),
                                      options.region)  # fmt: skip
