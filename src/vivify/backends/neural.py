@@ -537,7 +537,10 @@ class NeuralBackend:
         with speed.autocast(self.device):
             warped = self._warp(speed.layout(f_s), x_d, state.x_s.expand(n, -1, -1))
             image = self._decode(speed.layout(warped.out))
-        return DecodedFrames(image.to(self.dtype), warped.occlusion_map.to(self.dtype))
+        image, occlusion = image.to(self.dtype), warped.occlusion_map.to(self.dtype)
+        if speed.compile:  # CUDA-graph outputs are overwritten by the next call: hand out copies
+            image, occlusion = image.clone(), occlusion.clone()
+        return DecodedFrames(image, occlusion)
 
     @staticmethod
     def to_uint8(image: torch.Tensor) -> np.ndarray:
