@@ -1,7 +1,7 @@
 """Neural renderer speed per setting: ms per frame of each network, parity, and the floor.
 
     python benchmarks/bench_speed.py [--device cpu|cuda] [--weights DIR] [--repeats N]
-        [--batch 1 4 ...] [--configs fp32 fp32-cl bf16-cl ...] [--onnx DIR] [--floor]
+        [--batch 1 4 ...] [--configs fp32 fp32-cl bf16-cl ...] [--onnx DIR] [--floor] [--e2e N]
 
 For each setting (precision × channels-last × compile, or the onnxruntime export) and batch
 size: median milliseconds per frame of the motion extractor (M), the warp (W) and the decoder
@@ -9,7 +9,9 @@ size: median milliseconds per frame of the motion extractor (M), the warp (W) an
 then the frame's difference from float32 eager on the same keypoints (max |Δ| of the decoder
 output in [0, 1] and PSNR of the uint8 crop). ``--floor`` counts each network's floating-point
 operations (torch's FLOP counter) and measures this device's matrix-product rate in float32 and
-in the setting's precision, to print the time no implementation can beat at that rate. Without
+in the setting's precision, to print the time no implementation can beat at that rate. ``--e2e N``
+adds frames per second of ``Animator.animate`` over N frames of a 512² driving video (decode,
+track, render, paste-back, encode) per setting and batch size. Without
 --weights, deterministic test weights (real shapes) are written to a temporary folder. Prints
 Markdown tables; asserts nothing.
 """
@@ -29,6 +31,7 @@ from _common import DEFAULT_DATA, cpu_name, load_note, print_table
 
 from vivify.backends import NeuralBackend
 from vivify.backends.speed import SpeedOptions
+from vivify.pipeline import AnimationOptions, Animator
 from vivify.weights import load_liveportrait, manifest, write_test_weights
 
 DEFAULT_FIXTURES = DEFAULT_DATA.parent / "reference" / "fixtures"
@@ -128,6 +131,23 @@ def fixture_parity(backend: NeuralBackend, root: Path) -> list[str]:
     return cells
 
 
+def end_to_end(backend: NeuralBackend, args: argparse.Namespace, batch: int) -> tuple[float, float]:
+    """Seconds and frames per second of ``Animator.animate`` over ``args.e2e`` driving frames."""
+    animator = Animator(backend)
+    source = DEFAULT_DATA / "portraits" / f"{args.portrait}.jpg"
+    driving = DEFAULT_DATA / "driving" / f"{args.driving}.mp4"
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out.mp4"
+        animator.animate(source, driving, out, AnimationOptions(max_frames=2, batch_size=batch))  # warm-up
+        if backend.device.type == "cuda":
+            torch.cuda.synchronize()
+        t = time.perf_counter()
+        options = AnimationOptions(max_frames=args.e2e, batch_size=batch)
+        animator.animate(source, driving, out, options, preset="veryfast")
+        took = time.perf_counter() - t
+    return took, args.e2e / took
+
+
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = float(np.mean((a.astype(np.float64) - b) ** 2))
     return float("inf") if mse == 0 else 10 * np.log10(255**2 / mse)
@@ -144,6 +164,10 @@ def main() -> None:
     ap.add_argument("--onnx", type=Path, default=None, help="an ONNX export folder (vivify export onnx)")
     ap.add_argument("--floor", action="store_true", help="count FLOPs and measure the matmul rate")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--e2e", type=int, default=0, metavar="N",
+                    help="also animate N frames end to end per setting and batch size")  # fmt: skip
+    ap.add_argument("--portrait", default="s5", help="portrait for --e2e (shared/data/portraits)")
+    ap.add_argument("--driving", default="d0", help="driving video for --e2e (d0: 512x512)")
     ap.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES, help="reference fixtures (parity)")
     args = ap.parse_args()
     if args.threads:
@@ -178,7 +202,7 @@ def main() -> None:
     )
     reference = base.warp_decode(state, x_d).image
     ref_u8 = base.to_uint8(reference)[0]
-    rows, floor_rows, parity_rows = [], [], []
+    rows, floor_rows, parity_rows, e2e_rows = [], [], [], []
     fixtures = args.fixtures if (args.fixtures / "warping_module.npz").is_file() else None
     flops = flop_counts(base.models, device) if args.floor else None
     for name in configs:
@@ -198,6 +222,8 @@ def main() -> None:
             t_u8 = timer(lambda: backend.to_uint8(decoded)) / b  # noqa: B023
             total = t_m + t_wg + t_u8
             rows.append([name, b, t_m, t_wg, t_u8, total, 1000 / total, f"{err:.1e}", quality])
+        for b in args.batch if args.e2e else ():
+            e2e_rows.append([name, b, *end_to_end(backend, args, b)])
         if flops is not None and name != "onnx":
             speed = backend.speed
             dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -211,6 +237,14 @@ def main() -> None:
         rows,
         note=f"median of {timer.repeats} timed calls after {timer.warmup} warm-up; {load_note()} at the end",
     )
+    if e2e_rows:
+        print_table(
+            f"End to end through Animator.animate: {args.portrait} x {args.driving}, {args.e2e} frames",
+            ["setting", "batch", "s", "fps"],
+            e2e_rows,
+            note="decode, track, motion, render, paste-back and x264 veryfast encode, threaded; after a "
+            "2-frame warm-up animation",
+        )
     if parity_rows:
         print_table(
             f"Parity against the reference fixtures ({fixtures})",
