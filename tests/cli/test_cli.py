@@ -105,6 +105,20 @@ def test_unexpected_failure_exit_1(capsys, monkeypatch, shared_data):
     assert code == 1 and "Traceback" in err
 
 
+def test_missing_optional_package_is_one_line(capsys, monkeypatch, tmp_path):
+    import vivify.runtime.onnx_models as ort_models
+    from vivify.errors import DependencyError
+
+    def missing():
+        raise DependencyError("running ONNX networks needs onnxruntime: pip install 'vivify[onnx]'")
+
+    monkeypatch.setattr(ort_models, "_onnxruntime", missing)
+    code, _, err = run(capsys, "animate", "--onnx", str(tmp_path), "-s", "a.jpg", "-d", "b.mp4", "-o",
+                       str(tmp_path / "o.mp4"))  # fmt: skip
+    assert code == 1 and "pip install 'vivify[onnx]'" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
 def test_demo_and_animate_commands(capsys, tmp_path, shared_data):
     out_path = tmp_path / "demo.mp4"
     code, out, err = run(capsys, "demo", "-o", str(out_path))

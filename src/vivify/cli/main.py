@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from vivify import __version__
 from vivify.cli import animate, demo, edit, export, inspect, template, weights
-from vivify.errors import UserError
+from vivify.errors import DependencyError, UserError
 
 SUBCOMMANDS = {
     "animate": animate,
@@ -71,6 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"vivify: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except DependencyError as exc:  # a missing optional package: one line, no traceback
+        if debug:
+            traceback.print_exc()
+        print(f"vivify: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         print("vivify: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
