@@ -478,7 +478,6 @@ class NeuralBackend:
                 smoothed over the video, used instead of each frame's own.
         """
         n = len(motions)
-        src = _expand(state.info, n)
         x_s = state.x_s.expand(n, -1, -1)
         mlps = self.models.stitching_retargeting_module
         if options.relative:
@@ -498,8 +497,8 @@ class NeuralBackend:
                         state.hull_scales[key] = hull_motion_multiplier(state.x_s, x_0)
                     x_d = expression_friendly(x_s, x_d, x_0, state.hull_scales[key])
         else:
-            x_d = absolute_keypoints(src, self._edited(self._pose(motions, in_frame=False), options.edit),
-                                     options.region)  # fmt: skip
+            drv = self._edited(self._pose(motions, in_frame=False), options.edit)
+            x_d = absolute_keypoints(_expand(state.info, n), drv, options.region)
 
         if not (options.eye_retargeting or options.lip_retargeting):
             if options.stitching:

@@ -70,7 +70,6 @@ def kalman_smooth(
     Returns:
         (T, ...) float64 smoothed values.
     """
-    _check(observation_variance, process_variance)
     smoother = FixedLagSmoother(observation_variance, process_variance, lag=len(x))
     out = [s for row in np.asarray(x) for s in smoother.push(row)]
     return np.stack(out + smoother.flush()) if len(x) else np.asarray(x, np.float64)
