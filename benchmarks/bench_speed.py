@@ -11,7 +11,9 @@ output in [0, 1] and PSNR of the uint8 crop). ``--floor`` counts each network's 
 operations (torch's FLOP counter) and measures this device's matrix-product rate in float32 and
 in the setting's precision, to print the time no implementation can beat at that rate. ``--e2e N``
 adds frames per second of ``Animator.animate`` over N frames of a 512² driving video (decode,
-track, render, paste-back, encode) per setting and batch size. Without
+track, render, paste-back, encode) per setting and batch size. A last table times pasting a
+batch of decoded crops into a 1920×1080 picture, on the host (download, OpenCV) and on the
+device (``vivify.backends.device_paste``, then one download of finished frames). Without
 --weights, deterministic test weights (real shapes) are written to a temporary folder. Prints
 Markdown tables; asserts nothing.
 """
@@ -19,6 +21,7 @@ Markdown tables; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import tempfile
 import time
@@ -30,7 +33,9 @@ import torch
 from _common import DEFAULT_DATA, cpu_name, load_note, print_table
 
 from vivify.backends import NeuralBackend
+from vivify.backends.device_paste import paste_crops, paste_target
 from vivify.backends.speed import SpeedOptions
+from vivify.face.crop import feather_mask
 from vivify.pipeline import AnimationOptions, Animator
 from vivify.weights import load_liveportrait, manifest, write_test_weights
 
@@ -148,6 +153,20 @@ def end_to_end(backend: NeuralBackend, args: argparse.Namespace, batch: int) -> 
     return took, args.e2e / took
 
 
+def paste_times(backend: NeuralBackend, decoded: torch.Tensor, timer: Timer) -> tuple[float, float]:
+    """ms per frame to paste B decoded crops into a 1080p picture: on the host, on the device."""
+    picture = np.random.default_rng(0).integers(0, 256, (1080, 1920, 3), dtype=np.uint8)
+    c, s = 1.1 * np.cos(0.1), 1.1 * np.sin(0.1)
+    m_c2o = np.array([[c, -s, 700.0], [s, c, 200.0], [0, 0, 1]], np.float32)
+    state = dataclasses.replace(backend.prepare_crop(np.zeros((256, 256, 3), np.uint8)), image=picture,
+                                m_c2o=m_c2o)  # fmt: skip
+    target = paste_target(picture, m_c2o, feather_mask(512), decoded.device)
+    b = len(decoded)
+    host = timer(lambda: [backend.paste(state, crop) for crop in backend.to_uint8(decoded)]) / b
+    device = timer(lambda: paste_crops(target, decoded).cpu()) / b
+    return host, device
+
+
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = float(np.mean((a.astype(np.float64) - b) ** 2))
     return float("inf") if mse == 0 else 10 * np.log10(255**2 / mse)
@@ -202,7 +221,7 @@ def main() -> None:
     )
     reference = base.warp_decode(state, x_d).image
     ref_u8 = base.to_uint8(reference)[0]
-    rows, floor_rows, parity_rows, e2e_rows = [], [], [], []
+    rows, floor_rows, parity_rows, e2e_rows, paste_rows = [], [], [], [], []
     fixtures = args.fixtures if (args.fixtures / "warping_module.npz").is_file() else None
     flops = flop_counts(base.models, device) if args.floor else None
     for name in configs:
@@ -222,6 +241,8 @@ def main() -> None:
             t_u8 = timer(lambda: backend.to_uint8(decoded)) / b  # noqa: B023
             total = t_m + t_wg + t_u8
             rows.append([name, b, t_m, t_wg, t_u8, total, 1000 / total, f"{err:.1e}", quality])
+            if name == configs[0]:  # pasting does not depend on the setting
+                paste_rows.append([b, *paste_times(backend, decoded.float(), timer)])
         for b in args.batch if args.e2e else ():
             e2e_rows.append([name, b, *end_to_end(backend, args, b)])
         if flops is not None and name != "onnx":
@@ -252,6 +273,12 @@ def main() -> None:
             parity_rows,
             note="the fixture stores W's output as float16 (rounding up to ~5e-4), G's image as float32; "
             "the fp32 row is the baseline",
+        )
+    if paste_rows:
+        print_table(
+            f"Paste-back into a 1920x1080 picture, ms per frame ({device.type})",
+            ["batch", "host (download crops, OpenCV)", "device (then download frames)"],
+            paste_rows,
         )
     if flops is not None:
         print_table(

@@ -10,6 +10,7 @@ from vivify.backends import NeuralBackend, SpeedOptions
 from vivify.backends.speed import cpu_has_bf16, to_channels_last
 from vivify.cli.animate import speed_options
 from vivify.errors import UserError
+from vivify.pipeline.options import AnimationOptions
 from vivify.weights import load_liveportrait
 
 
@@ -24,12 +25,13 @@ def test_options_are_checked_and_fast_fits_the_device():
 
 
 def test_cli_speed_flags():
-    ns = argparse.Namespace(fast=False, precision="bfloat16", compile=True, device="cpu")
+    ns = argparse.Namespace(fast=False, precision="bfloat16", compile=True, device="cpu", threads=None)
     assert speed_options(ns) == SpeedOptions("bfloat16", channels_last=True, compile=True)
-    ns = argparse.Namespace(fast=False, precision=None, compile=False, device="cpu")
-    assert speed_options(ns) == SpeedOptions()
+    ns = argparse.Namespace(fast=False, precision=None, compile=False, device="cpu", threads=3)
+    assert speed_options(ns) == SpeedOptions(threads=3)
     with pytest.raises(UserError, match="not both"):
-        speed_options(argparse.Namespace(fast=True, precision="float16", compile=False, device="cpu"))
+        ns = argparse.Namespace(fast=True, precision="float16", compile=False, device="cpu", threads=None)
+        speed_options(ns)
 
 
 def test_channels_last_keeps_values():
@@ -75,3 +77,18 @@ def test_bfloat16_is_close_to_float32(frames):
     assert diff.max() > 0  # it did run in reduced precision
     mse = float((diff * 255).pow(2).mean())
     assert 10 * np.log10(255**2 / mse) > 28  # measured 34 dB with the test weights
+
+
+def test_reduced_precision_leaves_the_motion_exact(test_weights_dir):
+    """bfloat16 applies to W and G only: source and driving keypoints are the float32 ones."""
+    models = load_liveportrait(test_weights_dir)  # shared: without channels-last nothing is converted
+    crops = (np.random.default_rng(2).random((3, 256, 256, 3)) * 255).astype(np.uint8)
+    keypoints = []
+    for speed in (SpeedOptions(), SpeedOptions("bfloat16")):
+        backend = NeuralBackend(models=models, speed=speed)
+        state = backend.prepare_crop(crops[0])
+        motions = backend.motion_from_crops(crops[1:])
+        x_d = backend.driving_keypoints(state, motions, motions[0], AnimationOptions())
+        keypoints.append((state.x_s, x_d))
+    (xs_a, xd_a), (xs_b, xd_b) = keypoints
+    assert xd_a.dtype == torch.float32 and torch.equal(xs_a, xs_b) and torch.equal(xd_a, xd_b)

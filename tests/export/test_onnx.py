@@ -427,6 +427,13 @@ def test_load_backend_runs_an_export(onnx_dir):
         load_backend("mesh", onnx_dir=onnx_dir)
     with pytest.raises(UserError, match="--precision"):
         load_backend("neural", onnx_dir=onnx_dir, speed=SpeedOptions("bfloat16"))
+    threads = torch.get_num_threads()
+    try:
+        one = load_backend("neural", onnx_dir=onnx_dir, speed=SpeedOptions(threads=1))  # --threads 1
+        assert one.models.spade_generator.session.get_session_options().intra_op_num_threads == 1
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_cli_animate_with_onnx(onnx_dir, shared_data, tmp_path, capsys):

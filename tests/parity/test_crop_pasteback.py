@@ -2,7 +2,9 @@
 
 import cv2
 import numpy as np
+import torch
 
+from vivify.backends.device_paste import paste_crops, paste_target
 from vivify.face import CropConfig, crop_face, feather_mask, paste_back
 from vivify.face.crop import warp_to_frame
 from vivify.motion import eye_ratios_203, lip_ratio_203
@@ -26,6 +28,16 @@ def test_mask_and_paste_back(parity):
     fx.check(
         "out__pasted", paste_back(frame, fx["in__frame_uint8"], fx["out__M_c2o"], fx["in__mask_template"])
     )
+
+
+def test_fixture_crop_pastes_like_the_reference(parity):
+    """The reference paste-back fixture, with the crop given as decoder values that truncate to it."""
+    fx = parity("crop_pasteback")
+    crop = torch.from_numpy(fx["in__frame_uint8"]).permute(2, 0, 1)[None].float()
+    target = paste_target(fx["in__img_rgb"], fx["out__M_c2o"], fx["in__mask_template"], "cpu")
+    out = paste_crops(target, (crop + 0.5) / 255)[0].numpy()
+    diff = np.abs(out.astype(int) - fx["out__pasted"].astype(int))
+    assert diff.max() <= 1 and (diff > 0).mean() < 0.001, (diff.max(), (diff > 0).mean())
 
 
 def test_ratios(parity):

@@ -6,12 +6,14 @@ two or three frames.
 
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
 import torch
 
-from vivify.backends import NeuralBackend
+from vivify.backends import NeuralBackend, SpeedOptions
+from vivify.backends.neural import DecodedFrames, PendingFrames
 from vivify.io import VideoReader, probe_video
 from vivify.motion import FaceEdit
 from vivify.motion.smoothing import kalman_smooth
@@ -139,6 +141,11 @@ class _Recording(NeuralBackend):
         self.calls.append((state, motion, reference, kw.get("targets")))
         return state.image
 
+    def render_batch_async(self, state, motions, reference, options, **kw):
+        for motion in motions:
+            self.render(state, motion, reference, options, **kw)
+        return PendingFrames(torch.from_numpy(np.stack([state.image] * len(motions))))
+
 
 def test_video_source_smooths_expression_and_rotation_as_liveportrait(models, shared_data, detector):
     backend = _Recording(models)
@@ -177,3 +184,49 @@ def test_driving_motion_smoothing_for_an_image_source(models, source, shared_dat
     assert np.abs(exp - want[:, 9:72]).max() < 1e-6 and np.abs(exp - vectors[:, 9:72]).max() > 1e-5
     rot = np.concatenate([m.rotation for m in got])
     assert np.allclose(rot @ rot.transpose(0, 2, 1), np.eye(3), atol=1e-5)  # still rotations
+
+
+class _GpuLikeBackend(NeuralBackend):
+    """The CPU backend run the way a GPU one is: motion in its own thread, a batch in flight,
+    paste-back through the device path."""
+
+    asynchronous = True
+
+
+def _fake_decode(state, x_d: torch.Tensor) -> DecodedFrames:
+    """A cheap stand-in for W and G whose image depends on each frame's keypoints."""
+    ramp = torch.linspace(0, 6.28, 512)
+    phase = x_d.reshape(len(x_d), -1).sum(1)[:, None, None, None] * 10
+    image = 0.5 + 0.4 * torch.sin(ramp[None, None, :, None] + ramp[None, None, None, :] + phase)
+    return DecodedFrames(image.expand(-1, 3, -1, -1).contiguous(), torch.ones(len(x_d), 1, 64, 64))
+
+
+def test_asynchronous_pipeline_gives_the_same_frames(models, detector, shared_data, monkeypatch):
+    """Motion extracted in a thread, one batch in flight and paste-back on the device (as on a
+    GPU) hand out the frames of the plain path, in order."""
+    plain = Animator(NeuralBackend(models=models), detector=detector)
+    gpu_like = _GpuLikeBackend(models=models, speed=SpeedOptions(device_paste=True))
+    gpu_like = Animator(gpu_like, detector=detector)
+    threads = set()
+    motion = NeuralBackend.motion
+
+    def recording_motion(self, frame):
+        threads.add(threading.current_thread().name)
+        return motion(self, frame)
+
+    monkeypatch.setattr(NeuralBackend, "motion", recording_motion)
+    outputs, states = [], []
+    for animator in (plain, gpu_like):
+        monkeypatch.setattr(animator.backend, "warp_decode", _fake_decode)
+        source = animator.prepare(shared_data / "portraits" / "s5.jpg")
+        drv = DrivingSource(shared_data / "driving" / "d3.mp4", detector, max_frames=5)
+        outputs.append(list(animator.frames(source, drv, AnimationOptions(batch_size=2))))
+        states.append(source.state)
+    assert "vivify-motion" in threads
+    assert states[0].paste_target is None and states[1].paste_target is not None
+    want, got = outputs
+    assert len(got) == len(want) == 5
+    for a, b in zip(got, want, strict=True):
+        diff = np.abs(a.astype(int) - b)
+        assert diff.max() <= 1 and (diff > 0).mean() < 0.005
+    assert not np.array_equal(want[0], want[-1])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -94,12 +95,14 @@ def _onnx_backend(
     """The neural backend on an ONNX export run by onnxruntime (CUDA provider on a CUDA device)."""
     from vivify.runtime import OnnxLivePortrait  # noqa: PLC0415 - optional extra
 
-    if speed is not None and speed != SpeedOptions():
+    speed = speed or SpeedOptions()
+    if dataclasses.replace(speed, threads=None, device_paste=None) != SpeedOptions():
         raise UserError("--precision, --fast and --compile apply to the PyTorch networks, not to --onnx")
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     provider = "cuda" if torch.device(device).type == "cuda" else "cpu"
-    return NeuralBackend(models=OnnxLivePortrait(folder, provider=provider))
+    models = OnnxLivePortrait(folder, provider=provider, threads=speed.threads)
+    return NeuralBackend(models=models, speed=speed)
 
 
 __all__ = [

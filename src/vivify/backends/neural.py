@@ -17,6 +17,7 @@ movement within the frame is still transferred in relative mode (see docs/neural
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import logging
@@ -30,6 +31,7 @@ import numpy as np
 import torch
 
 from vivify.backends.base import DrivingFrame
+from vivify.backends.device_paste import PasteTarget, paste_crops, paste_target
 from vivify.backends.speed import SpeedOptions, compiled, to_channels_last
 from vivify.errors import UserError
 from vivify.face.align import CropConfig, crop_matrix, invert_affine, resize_to_limit, transform_points
@@ -51,6 +53,7 @@ from vivify.motion.relative import (
 from vivify.motion.retarget import eye_ratios_478, lip_ratio_478
 from vivify.motion.rotation import nearest_rotation
 from vivify.motion.stitching import apply_multiplier, eye_retarget_delta, lip_retarget_delta, stitch
+from vivify.runtime.threads import use_cores
 from vivify.weights.build import LivePortraitModels, load_liveportrait
 
 if TYPE_CHECKING:
@@ -94,6 +97,8 @@ class NeuralSource:
     # expression-friendly motion scale per (region, reference motion): a convex hull on the host,
     # computed once per animation rather than once per frame
     hull_scales: dict = dataclasses.field(default_factory=dict, repr=False)
+    # the picture on the renderer's device, for pasting there (made on first use)
+    paste_target: PasteTarget | None = dataclasses.field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,33 @@ class DecodedFrames:
 
     image: torch.Tensor
     occlusion: torch.Tensor
+
+
+class PendingFrames:
+    """A rendered batch whose download from the device may still be running.
+
+    :meth:`result` waits for it (on a GPU, the next batch can be queued meanwhile) and returns the
+    frames, pasted into the picture on the host when that was left to do.
+    """
+
+    def __init__(self, frames: torch.Tensor, finish=None) -> None:
+        self._event = None
+        if frames.device.type == "cuda":  # copy into pinned memory without waiting for it
+            host = torch.empty(frames.shape, dtype=frames.dtype, pin_memory=True)
+            host.copy_(frames, non_blocking=True)
+            self._event = torch.cuda.Event()
+            self._event.record()
+            frames = host
+        else:
+            frames = frames.cpu()
+        self._frames, self._finish = frames, finish
+
+    def result(self) -> list[np.ndarray]:
+        """(H, W, 3) uint8 frames."""
+        if self._event is not None:
+            self._event.synchronize()
+        frames = list(self._frames.numpy())
+        return frames if self._finish is None else [self._finish(f) for f in frames]
 
 
 @dataclass(frozen=True)
@@ -200,6 +232,8 @@ class NeuralBackend:
         probe = next(self.models.motion_extractor.parameters())
         self.device, self.dtype = probe.device, probe.dtype
         self.speed = speed or SpeedOptions()
+        if self.device.type == "cpu":
+            use_cores(self.speed.threads)
         warp, decode = self.models.warping_module, self.models.spade_generator
         if self.speed.channels_last:  # in place: the weights' values are unchanged
             to_channels_last(warp)
@@ -207,6 +241,17 @@ class NeuralBackend:
         if self.speed.compile:
             warp, decode = compiled(warp, self.device), compiled(decode, self.device)
         self._warp, self._decode = warp, decode
+        paste = self.speed.device_paste
+        self.device_paste = self.device.type != "cpu" if paste is None else paste
+        # a GPU extracts driving motion on its own stream, from the driving thread, so that its
+        # download does not wait for the frames being rendered
+        self._motion_stream = torch.cuda.Stream(self.device) if self.device.type == "cuda" else None
+
+    @property
+    def asynchronous(self) -> bool:
+        """Whether the device runs behind the host (a GPU): callers then extract driving motion in
+        a thread of their own and keep a batch in flight (see :meth:`render_batch_async`)."""
+        return self._motion_stream is not None
 
     # ---------------------------------------------------------------- inputs
 
@@ -287,14 +332,16 @@ class NeuralBackend:
         """
         crops = np.asarray(crops)
         crops = crops[None] if crops.ndim == 3 else crops
-        info = KeypointInfo.from_raw(self.models.motion_extractor(self._input(crops)))
-        arrays = {
-            "rotation": info.rotation,
-            "exp": info.exp,
-            "t": info.t,
-            "scale": info.scale,
-        }
-        arrays = {k: v.float().cpu().numpy() for k, v in arrays.items()}
+        side = self._motion_stream
+        with contextlib.nullcontext() if side is None else torch.cuda.stream(side):
+            info = KeypointInfo.from_raw(self.models.motion_extractor(self._input(crops)))
+            fields = (info.rotation, info.exp, info.t, info.scale)
+            values = torch.cat([v.float().reshape(len(crops), -1) for v in fields], 1).cpu().numpy()
+        arrays, start = {}, 0
+        for name, v in zip(("rotation", "exp", "t", "scale"), fields, strict=True):
+            width = v[0].numel()
+            arrays[name] = values[:, start : start + width].reshape(len(crops), *v.shape[1:])
+            start += width
 
         def row(a: np.ndarray | None, i: int, width: int) -> np.ndarray | None:
             return None if a is None else np.asarray(a, np.float32).reshape(-1, width)[i : i + 1]
@@ -542,10 +589,15 @@ class NeuralBackend:
         return DecodedFrames(image, occlusion)
 
     @staticmethod
-    def to_uint8(image: torch.Tensor) -> np.ndarray:
-        """(B, 3, H, W) in (0, 1) → (B, H, W, 3) uint8, truncating like LivePortrait (spec 9.5)."""
-        u8 = (image.clamp(0, 1) * 255).clamp(0, 255).to(torch.uint8)
-        return u8.permute(0, 2, 3, 1).cpu().numpy()
+    def uint8_images(image: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) in (0, 1) → (B, H, W, 3) uint8 on the same device, truncating like
+        LivePortrait (spec 9.5)."""
+        return (image.clamp(0, 1) * 255).clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
+
+    @classmethod
+    def to_uint8(cls, image: torch.Tensor) -> np.ndarray:
+        """(B, 3, H, W) in (0, 1) → (B, H, W, 3) uint8 numpy (see :meth:`uint8_images`)."""
+        return cls.uint8_images(image).cpu().numpy()
 
     def paste(self, state: NeuralSource, crop: np.ndarray, canvas: np.ndarray | None = None) -> np.ndarray:
         """Blend a 512 output crop into ``canvas`` (default the source picture) with the feathered mask."""
@@ -556,7 +608,7 @@ class NeuralBackend:
             raise ValueError(f"canvas {canvas.shape} does not match the source picture {state.image.shape}")
         return paste_back(base, crop, state.m_c2o, feather_mask(CROP_SIZE))
 
-    def render_batch(
+    def render_batch_async(
         self,
         state: NeuralSource,
         motions: Sequence,
@@ -567,14 +619,30 @@ class NeuralBackend:
         canvas: np.ndarray | None = None,
         source_video: bool = False,
         targets: np.ndarray | None = None,
-    ) -> list[np.ndarray]:
-        """Render T frames in one network batch (see :meth:`render`)."""
+    ) -> PendingFrames:
+        """Queue T frames in one network batch (see :meth:`render`) without waiting for them.
+
+        With ``device_paste`` (default on a GPU) a picture source is pasted into on the device
+        and finished frames are downloaded; otherwise (a CPU, a canvas of several faces, a frame
+        of a source video) the 512 crops are downloaded and pasted on the host.
+        """
         x_d = self.driving_keypoints(state, motions, reference, options, still=still,
                                      source_video=source_video, targets=targets)  # fmt: skip
-        crops = self.to_uint8(self.warp_decode(state, x_d).image)
+        image = self.warp_decode(state, x_d).image
         if not options.paste_back or state.image is None:
-            return list(crops)
-        return [self.paste(state, crop, canvas) for crop in crops]
+            return PendingFrames(self.uint8_images(image))
+        if self.device_paste and canvas is None and not source_video:
+            if state.paste_target is None:
+                assert state.m_c2o is not None
+                mask = feather_mask(CROP_SIZE)
+                state.paste_target = paste_target(state.image, state.m_c2o, mask, self.device)
+            return PendingFrames(paste_crops(state.paste_target, image))
+        return PendingFrames(self.uint8_images(image), lambda crop: self.paste(state, crop, canvas))
+
+    def render_batch(self, state: NeuralSource, motions: Sequence, reference, options: AnimationOptions,
+                     **kwargs) -> list[np.ndarray]:  # fmt: skip
+        """Render T frames in one network batch (see :meth:`render` for the arguments)."""
+        return self.render_batch_async(state, motions, reference, options, **kwargs).result()
 
     def render(
         self,

@@ -12,6 +12,11 @@ convolution, so the settings act on those two networks:
   layout oneDNN and cuDNN prefer for reduced precision. Exact in float32.
 - ``compile``: ``torch.compile`` of W and G (first frames are slow while it compiles; on CUDA
   the "reduce-overhead" mode also captures CUDA graphs).
+- ``device_paste``: paste the decoded crops into the picture on the renderer's device and
+  download finished frames (:mod:`vivify.backends.device_paste`); default on for a GPU, where
+  the host's OpenCV paste would otherwise bound the frame rate.
+- ``threads``: the CPU threads of the networks; by default every core this process may use
+  (:func:`vivify.runtime.threads.available_cores`, which respects a container's CPU quota).
 """
 
 from __future__ import annotations
@@ -44,15 +49,21 @@ class SpeedOptions:
         precision: "float32" (exact), "bfloat16" or "float16" autocast.
         channels_last: NHWC / NDHWC memory layout.
         compile: ``torch.compile`` W and G.
+        device_paste: paste back on the renderer's device (None: on a GPU, not on a CPU).
+        threads: CPU threads of the networks (None: the cores this process may use).
     """
 
     precision: Precision = "float32"
     channels_last: bool = False
     compile: bool = False
+    device_paste: bool | None = None
+    threads: int | None = None
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads must be >= 1, got {self.threads}")
 
     @classmethod
     def fast(cls, device: str | torch.device) -> SpeedOptions:

@@ -77,6 +77,8 @@ def add_speed_arguments(group) -> None:
                        help="the fastest precision for the device: float16 on CUDA, bfloat16 on a CPU with "
                        "native bf16")  # fmt: skip
     group.add_argument("--compile", action="store_true", help="torch.compile W and G (slow first frames)")
+    group.add_argument("--threads", type=positive_int, default=None, metavar="N",
+                       help="CPU threads of the networks (default: the cores it may use)")  # fmt: skip
     group.add_argument("--onnx", metavar="DIR", default=None,
                        help="run the networks of an ONNX export (vivify export onnx)")  # fmt: skip
 
@@ -92,7 +94,7 @@ def speed_options(args: argparse.Namespace) -> SpeedOptions:
         base = SpeedOptions(args.precision, channels_last=True)
     else:
         base = SpeedOptions()
-    return dataclasses.replace(base, compile=args.compile)
+    return dataclasses.replace(base, compile=args.compile, threads=args.threads)
 
 
 def reference_frame(text: str) -> int | str:

@@ -76,6 +76,20 @@ def warp_to_frame(crop: np.ndarray, m_c2o: np.ndarray, frame_size: tuple[int, in
     return cv2.warpAffine(crop, m_c2o[:2], (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
 
 
+def crop_footprint(
+    m_c2o: np.ndarray, crop_size: int, frame_size: tuple[int, int]
+) -> tuple[int, int, int, int]:
+    """(y0, y1, x0, x1): the frame pixels a (crop_size²) crop can touch through ``m_c2o``, grown
+    by a pixel and clipped to the frame (empty when the crop lies outside it)."""
+    h, w = frame_size
+    corners = np.array([[0, 0], [crop_size, 0], [crop_size, crop_size], [0, crop_size]], np.float64)
+    m = np.asarray(m_c2o, np.float64)
+    quad = corners @ m[:2, :2].T + m[:2, 2]
+    x0, y0 = (max(int(np.floor(v)) - 1, 0) for v in quad.min(axis=0))
+    x1, y1 = min(int(np.ceil(quad[:, 0].max())) + 2, w), min(int(np.ceil(quad[:, 1].max())) + 2, h)
+    return y0, y1, x0, x1
+
+
 def paste_back(
     frame: np.ndarray,
     crop: np.ndarray,
@@ -99,17 +113,13 @@ def paste_back(
     Returns:
         (H, W, 3) uint8 frame.
     """
-    h, w = frame.shape[:2]
     size = crop.shape[0]
     if mask is None:
         mask = feather_mask(size)
     # work only inside the crop's footprint: the rest of the frame is copied unchanged (3x faster
     # on large frames; OpenCV's fixed-point warp then differs from a full-frame warp by one grey
     # level on ~1e-5 of the pixels, well inside the reference tolerance)
-    corners = np.array([[0, 0], [size, 0], [size, size], [0, size]], dtype=np.float64)
-    quad = corners @ np.asarray(m_c2o, np.float64)[:2, :2].T + np.asarray(m_c2o, np.float64)[:2, 2]
-    x0, y0 = (max(int(np.floor(v)) - 1, 0) for v in quad.min(axis=0))
-    x1, y1 = min(int(np.ceil(quad[:, 0].max())) + 2, w), min(int(np.ceil(quad[:, 1].max())) + 2, h)
+    y0, y1, x0, x1 = crop_footprint(m_c2o, size, frame.shape[:2])
     out = frame.copy()
     if x1 <= x0 or y1 <= y0:
         return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -303,10 +304,18 @@ class Animator:
                 streams[k] = itertools.chain(head, stream)
         latest: list[DrivingFrame | None] = [None] * len(drivers)
         pairs = [self._motions(stream, options) for stream in streams]
-        single = len(sources) == 1 and len(drivers) == 1 and hasattr(self.backend, "render_batch")
-        batch = options.batch_size if single else 1
+        # a GPU backend runs behind the host: its motion extraction (and download) gets a thread,
+        # and one rendered batch stays in flight while the next is queued
+        ahead = 1 if getattr(self.backend, "asynchronous", False) else 0
+        if ahead and threaded:
+            pairs = [prefetch(pairs[0], name="vivify-motion")]
+            owned.append(pairs[0])
+        # one face with one driver renders through batches (of options.batch_size)
+        single = len(sources) == 1 and len(drivers) == 1 and hasattr(self.backend, "render_batch_async")
+        batch = options.batch_size
         still = drivers[0].kind == "image"
         pending: list[tuple[DrivingFrame | None, object]] = []  # frames waiting for a full batch
+        inflight: deque = deque()  # rendered batches not yet handed out
         try:
             while True:
                 advanced = False
@@ -323,10 +332,11 @@ class Animator:
                             references[k] = motion
                 if not advanced:
                     break
-                if batch > 1 and last[0] is not None:  # one face, one driver: render in batches
+                if single and last[0] is not None:
                     pending.append((latest[0], last[0]))
                     if len(pending) == batch:
-                        yield from self._render_pending(sources[0], pending, references[0], options, still)
+                        yield from self._render_pending(sources[0], pending, references[0], options, still,
+                                                        inflight, ahead)  # fmt: skip
                     continue
                 canvas = None
                 for i, prepared in enumerate(sources):
@@ -339,7 +349,7 @@ class Animator:
                 if options.concat:
                     out = self._concat(sources[0].image, latest[0], out)
                 yield out
-            yield from self._render_pending(sources[0], pending, references[0], options, still)
+            yield from self._render_pending(sources[0], pending, references[0], options, still, inflight, 0)
         finally:
             for stream in owned:
                 close = getattr(stream, "close", None)
@@ -350,16 +360,26 @@ class Animator:
                 raise NoFaceError("no face found in any driving frame", drv.path)
 
     def _render_pending(
-        self, source: PreparedSource, pending: list, reference, options: AnimationOptions, still: bool
+        self,
+        source: PreparedSource,
+        pending: list,
+        reference,
+        options: AnimationOptions,
+        still: bool,
+        inflight: deque,
+        ahead: int,
     ) -> Iterator[np.ndarray]:
-        """Render the waiting (driving frame, motion) pairs in one batch, then empty the list."""
-        if not pending:
-            return
-        outs = self.backend.render_batch(source.state, [m for _, m in pending], reference, options,
-                                         still=still)  # fmt: skip
-        for (frame, _), out in zip(pending, outs, strict=True):
-            yield self._concat(source.image, frame, out) if options.concat else out
-        pending.clear()
+        """Queue the waiting (driving frame, motion) pairs as one batch and empty the list, then
+        yield the frames of every queued batch but the ``ahead`` newest."""
+        if pending:
+            handle = self.backend.render_batch_async(source.state, [m for _, m in pending], reference,
+                                                     options, still=still)  # fmt: skip
+            inflight.append(([frame for frame, _ in pending], handle))
+            pending.clear()
+        while len(inflight) > ahead:
+            frames, handle = inflight.popleft()
+            for frame, out in zip(frames, handle.result(), strict=True):
+                yield self._concat(source.image, frame, out) if options.concat else out
 
     def video_frames(
         self, source: str | Path, driving: DrivingSource, options: AnimationOptions | None = None

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from vivify.export.onnx import FORMAT, FORMAT_VERSION, MANIFEST_NAME, NETWORKS, 
 from vivify.nn.dense_motion import DenseMotionOutput
 from vivify.nn.motion_encoder import MotionExtractorOutput
 from vivify.nn.warping import WarpingOutput
+from vivify.runtime.threads import available_cores
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ class OnnxLivePortrait:
         providers = _providers(ort, provider)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads or _cores()
+        options.intra_op_num_threads = threads or available_cores()
         options.log_severity_level = 3  # errors only
         for net in NETWORKS:  # every file first: a broken export fails before the slow session loads
             _check_file(self.folder / net.file, self.manifest["networks"][net.name] if verify else None)
@@ -202,11 +202,6 @@ class OnnxLivePortrait:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.folder)!r})"
-
-
-def _cores() -> int:
-    """CPU cores this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _providers(ort: Any, provider: str) -> list[str]:
