@@ -7,7 +7,9 @@ Writes a long driving video (a real driving clip looped, scaled into a 1080p fra
 ultrafast) to a temporary folder, animates a portrait with it while a thread samples the
 process's resident memory (and the GPU's allocated memory with the neural backend on CUDA)
 every half second, then prints the memory at each tenth of the run and the peaks of the first
-and last quarters. Flat streaming shows as equal peaks. Asserts nothing.
+and last quarters. Flat streaming shows as equal peaks. The neural backend without --weights
+uses deterministic test weights (real shapes; memory does not depend on their values). Asserts
+nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from _common import DEFAULT_DATA, cpu_name, fmt, load_note, print_table
 
 from vivify.io import VideoReader, VideoWriter
 from vivify.pipeline import AnimationOptions, Animator
+from vivify.weights import manifest, write_test_weights
 
 
 def rss_mb() -> float:
@@ -73,7 +76,11 @@ def main() -> None:
             args.data / "driving" / f"{args.driving}.mp4", driving, args.minutes * 60, size
         )
         made = time.perf_counter() - t0
-        animator = Animator(args.backend, weights_dir=args.weights, device=args.device)
+        weights = args.weights
+        if args.backend == "neural" and weights is None:
+            weights = Path(tmp) / "weights"
+            write_test_weights(manifest(), 0, weights)
+        animator = Animator(args.backend, weights_dir=weights, device=args.device)
         cuda = getattr(animator.backend, "device", None)
         cuda = cuda is not None and cuda.type == "cuda"
         samples: list[tuple[float, float, float]] = []  # (seconds, RSS MB, GPU MB)

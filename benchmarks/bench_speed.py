@@ -8,8 +8,10 @@ size: median milliseconds per frame of the motion extractor (M), the warp (W) an
 (G), the uint8 conversion, and their sum per frame, after warm-up calls (CUDA events on a GPU);
 then the frame's difference from float32 eager on the same keypoints (max |Δ| of the decoder
 output in [0, 1] and PSNR of the uint8 crop). ``--floor`` counts each network's floating-point
-operations (torch's FLOP counter) and measures this device's matrix-product rate in float32 and
-in the setting's precision, to print the time no implementation can beat at that rate. ``--e2e N``
+operations (torch's FLOP counter) and the fewest bytes it must move (weights, inputs and outputs
+read or written once), measures this device's matrix-product rate in the setting's precision and
+its copy bandwidth, and prints the larger of the two times (FLOPs / rate, bytes / bandwidth): the
+time no implementation can beat. ``--e2e N``
 adds frames per second of ``Animator.animate`` over N frames of a 512² driving video (decode,
 track, render, paste-back, encode) per setting and batch size. A last table times pasting a
 batch of decoded crops into a 1920×1080 picture, on the host (download, OpenCV) and on the
@@ -105,6 +107,40 @@ def flop_counts(models, device: torch.device) -> dict[str, float]:
     return counts
 
 
+def byte_counts(models, device: torch.device, itemsize: int) -> dict[str, float]:
+    """The fewest bytes F, M, W and G move per frame at batch 1: every weight, input and output
+    read or written once, in ``itemsize``-byte numbers."""
+
+    def size(*tensors) -> int:
+        return sum(t.numel() for t in tensors) * itemsize
+
+    def weights(net) -> int:
+        return size(*net.parameters(), *net.buffers())
+
+    x = torch.rand(1, 3, 256, 256, device=device)
+    with torch.inference_mode():
+        f_s = models.appearance_feature_extractor(x)
+        kp = torch.rand(1, 21, 3, device=device) * 2 - 1
+        warped = models.warping_module(f_s, kp + 0.01, kp)
+        image = models.spade_generator(warped.out)
+        motion = models.motion_extractor(x)
+    outputs = [v for v in vars(motion).values() if isinstance(v, torch.Tensor)]
+    return {
+        "F": weights(models.appearance_feature_extractor) + size(x, f_s),
+        "M": weights(models.motion_extractor) + size(x, *outputs),
+        "W": weights(models.warping_module) + size(f_s, kp, kp, warped.out, warped.occlusion_map),
+        "G": weights(models.spade_generator) + size(warped.out, image),
+    }
+
+
+def copy_rate(device: torch.device, timer: Timer) -> float:
+    """Measured bytes/s of a large device-to-device copy (bytes read plus bytes written)."""
+    n = 2**26 if device.type == "cpu" else 2**28  # float32 numbers: 256 MB or 1 GB
+    src = torch.rand(n, device=device)
+    dst = torch.empty_like(src)
+    return 2 * 4 * n / (timer(lambda: dst.copy_(src)) / 1000)
+
+
 def matmul_rate(device: torch.device, dtype: torch.dtype, timer: Timer) -> float:
     """Measured FLOP/s of a large matrix product in ``dtype`` (the device's practical peak)."""
     n = 2048 if device.type == "cpu" else 8192
@@ -181,7 +217,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=None, help="timed calls (default 50 on CUDA, 3 on CPU)")
     ap.add_argument("--warmup", type=int, default=None, help="untimed calls first (default 5 CUDA, 1 CPU)")
     ap.add_argument("--onnx", type=Path, default=None, help="an ONNX export folder (vivify export onnx)")
-    ap.add_argument("--floor", action="store_true", help="count FLOPs and measure the matmul rate")
+    ap.add_argument("--floor", action="store_true",
+                    help="count FLOPs and bytes, measure the matmul rate and copy bandwidth")  # fmt: skip
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--e2e", type=int, default=0, metavar="N",
                     help="also animate N frames end to end per setting and batch size")  # fmt: skip
@@ -224,6 +261,7 @@ def main() -> None:
     rows, floor_rows, parity_rows, e2e_rows, paste_rows = [], [], [], [], []
     fixtures = args.fixtures if (args.fixtures / "warping_module.npz").is_file() else None
     flops = flop_counts(base.models, device) if args.floor else None
+    bandwidth = copy_rate(device, timer) if args.floor else None
     for name in configs:
         backend = backend_for(name)
         st = backend.prepare_crop(crop)
@@ -249,8 +287,14 @@ def main() -> None:
             speed = backend.speed
             dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
             rate = matmul_rate(device, dtype[speed.precision], timer)
-            floor = 1000 * (flops["W"] + flops["G"]) / rate
-            floor_rows.append([name, f"{rate / 1e9:.0f}", f"{floor:.0f}", f"{rows[-len(args.batch)][3]:.0f}"])
+            itemsize = 4 if speed.precision == "float32" else 2
+            moved = byte_counts(base.models, device, itemsize)
+            compute = 1000 * (flops["W"] + flops["G"]) / rate
+            memory = 1000 * (moved["W"] + moved["G"]) / bandwidth
+            measured = rows[-len(args.batch)][3]
+            share = max(compute, memory) / measured
+            floor_rows.append([name, f"{rate / 1e9:.0f}", f"{bandwidth / 1e9:.0f}", f"{compute:.1f}",
+                               f"{memory:.2f}", f"{measured:.1f}", f"{share:.0%}"])  # fmt: skip
     where = torch.cuda.get_device_name(device) if cuda else cpu_name()
     print_table(
         f"Neural networks per frame, {device.type} ({where}), {torch.get_num_threads()} threads",
@@ -281,16 +325,18 @@ def main() -> None:
             paste_rows,
         )
     if flops is not None:
+        moved = byte_counts(base.models, device, 4)
         print_table(
-            "FLOPs per frame (batch 1) and the floor at the measured matrix-product rate",
-            ["network", "GFLOP"],
-            [[k, f"{v / 1e9:.1f}"] for k, v in flops.items()],
+            "FLOPs and fewest bytes per frame (batch 1, float32 numbers)",
+            ["network", "GFLOP", "MB", "FLOP per byte"],
+            [[k, f"{v / 1e9:.1f}", f"{moved[k] / 1e6:.1f}", f"{v / moved[k]:.0f}"] for k, v in flops.items()],
         )
         print_table(
-            "W+G floor = FLOPs / matmul rate",
-            ["setting", "matmul GFLOP/s", "W+G floor ms", "W+G measured ms (batch 1st)"],
+            "W+G floor: the larger of FLOPs / matmul rate and bytes / copy bandwidth",
+            ["setting", "matmul GFLOP/s", "copy GB/s", "compute floor ms", "bytes floor ms",
+             "W+G measured ms (1st batch)", "floor / measured"],
             floor_rows,
-        )
+        )  # fmt: skip
     tmp.cleanup()
 
 

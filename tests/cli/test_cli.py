@@ -162,6 +162,9 @@ def test_bad_output_names_and_counts_are_user_errors(capsys, tmp_path, shared_da
     code, _, err = run(capsys, "animate", "-s", str(src), "-d", str(drv), "-o", str(tmp_path / "o.mp4"),
                        "--smooth", "-1")  # fmt: skip
     assert code == 2 and "--smooth" in err and "must be a number >= 0" in err
+    code, _, err = run(capsys, "animate", "-s", str(src), "-d", str(drv), "-o", str(tmp_path / "o.mp4"),
+                       "--threads", "0")  # fmt: skip
+    assert code == 2 and "--threads" in err and "must be at least 1" in err
     code, _, err = run(
         capsys, "template", str(shared_data / "driving" / "d0.mp4"), "-o", str(tmp_path / "m.pkl")
     )

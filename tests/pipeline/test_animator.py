@@ -1,3 +1,6 @@
+import threading
+import time
+
 import numpy as np
 import pytest
 
@@ -113,3 +116,21 @@ def test_demo_moves(tmp_path, detector):
     lips = np.array([lip_open(f) for f in faces])
     yaws = np.array([head_pose(f)[0] for f in faces])
     assert lips.std() > 0.02 and yaws.max() - yaws.min() > 15
+
+
+def test_driving_video_decodes_in_a_thread_and_stops_cleanly(shared_data, detector, d0_frames):
+    """Driving frames come decoded ahead in a thread, in order and unchanged; leaving early stops
+    that thread before the reader closes."""
+    drv = DrivingSource(shared_data / "driving" / "d0.mp4", detector, max_frames=24)
+    frames = list(drv)
+    assert [f.index for f in frames] == list(range(24))
+    assert all(np.array_equal(f.image, want) for f, want in zip(frames, d0_frames, strict=True))
+    before = threading.active_count()
+    stream = iter(DrivingSource(shared_data / "driving" / "d0.mp4", detector))
+    next(stream)
+    assert any(t.name == "vivify-decode" for t in threading.enumerate())
+    stream.close()
+    deadline = time.time() + 5
+    while threading.active_count() > before and time.time() < deadline:
+        time.sleep(0.01)
+    assert not any(t.name == "vivify-decode" for t in threading.enumerate())

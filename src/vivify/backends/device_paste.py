@@ -72,7 +72,7 @@ def paste_target(
     grid = np.stack([u, v], axis=-1) * (2.0 / (size - 1)) - 1.0
     grid_t = torch.as_tensor(grid[None], dtype=torch.float32, device=device)
     mask_t = torch.as_tensor(np.asarray(mask, np.float32)[None, None], device=device)
-    picture_t = torch.as_tensor(np.ascontiguousarray(picture), device=device)
+    picture_t = torch.tensor(picture, dtype=torch.uint8, device=device)  # a copy: never aliases
     region = picture_t[y0:y1, x0:x1].permute(2, 0, 1)[None].float()
     if grid_t.numel():
         alpha = torch.round(_sample(mask_t, grid_t)) / 255.0  # OpenCV rounds the warped uint8 mask

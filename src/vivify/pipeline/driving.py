@@ -12,6 +12,7 @@ from vivify.errors import NoFaceError
 from vivify.face.detect import FaceDetector, find_face
 from vivify.face.track import FaceTracker
 from vivify.io import VideoReader, load_image, media_kind, probe_video
+from vivify.io.prefetch import prefetch
 from vivify.motion.keypoint_motion import KeypointMotion
 from vivify.pipeline.lp_template import load_liveportrait_template
 from vivify.pipeline.templates import MotionTemplate, load_template
@@ -102,9 +103,15 @@ class DrivingSource:
         else:
             tracker = FaceTracker(self.detector, face_index=self.face_index, fps=self.fps)
             with VideoReader(self.path, max_frames=self.max_frames) as reader:
-                for i, frame in enumerate(reader):
-                    tracked = tracker.update(frame)
-                    yield DrivingFrame(i, None if tracked is None else tracked.face.landmarks, frame)
+                # decoding runs a couple of frames ahead in a thread of its own, beside tracking;
+                # it is stopped before the reader closes
+                frames = prefetch(reader, depth=2, name="vivify-decode")
+                try:
+                    for i, frame in enumerate(frames):
+                        tracked = tracker.update(frame)
+                        yield DrivingFrame(i, None if tracked is None else tracked.face.landmarks, frame)
+                finally:
+                    frames.close()
 
 
 def record_template(source: DrivingSource, keypoint_backend: RenderBackend | None = None) -> MotionTemplate:
