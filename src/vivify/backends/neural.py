@@ -245,7 +245,10 @@ class NeuralBackend:
         self.device_paste = self.device.type != "cpu" if paste is None else paste
         # a GPU extracts driving motion on its own stream, from the driving thread, so that its
         # download does not wait for the frames being rendered
-        self._motion_stream = torch.cuda.Stream(self.device) if self.device.type == "cuda" else None
+        self._motion_stream = None
+        if self.device.type == "cuda":
+            self._motion_stream = torch.cuda.Stream(self.device)
+            torch.cuda.synchronize(self.device)  # the weights are in place before that stream reads them
 
     @property
     def asynchronous(self) -> bool:
