@@ -282,7 +282,8 @@ def main() -> None:
             if name == configs[0]:  # pasting does not depend on the setting
                 paste_rows.append([b, *paste_times(backend, decoded.float(), timer)])
         for b in args.batch if args.e2e else ():
-            e2e_rows.append([name, b, *end_to_end(backend, args, b)])
+            took, fps = end_to_end(backend, args, b)
+            e2e_rows.append([name, b, f"{took:.1f}", f"{1000 * took / args.e2e:.1f}", f"{fps:.2f}"])
         if flops is not None and name != "onnx":
             speed = backend.speed
             dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -305,7 +306,7 @@ def main() -> None:
     if e2e_rows:
         print_table(
             f"End to end through Animator.animate: {args.portrait} x {args.driving}, {args.e2e} frames",
-            ["setting", "batch", "s", "fps"],
+            ["setting", "batch", "s", "ms per frame", "fps"],
             e2e_rows,
             note="decode, track, motion, render, paste-back and x264 veryfast encode, threaded; after a "
             "2-frame warm-up animation",
