@@ -107,12 +107,12 @@ def flop_counts(models, device: torch.device) -> dict[str, float]:
     return counts
 
 
-def byte_counts(models, device: torch.device, itemsize: int) -> dict[str, float]:
+def byte_counts(models, device: torch.device) -> dict[str, float]:
     """The fewest bytes F, M, W and G move per frame at batch 1: every weight, input and output
-    read or written once, in ``itemsize``-byte numbers."""
+    read or written once, in float32 numbers (half as many in a 16-bit precision)."""
 
     def size(*tensors) -> int:
-        return sum(t.numel() for t in tensors) * itemsize
+        return sum(t.numel() for t in tensors) * 4
 
     def weights(net) -> int:
         return size(*net.parameters(), *net.buffers())
@@ -262,6 +262,7 @@ def main() -> None:
     fixtures = args.fixtures if (args.fixtures / "warping_module.npz").is_file() else None
     flops = flop_counts(base.models, device) if args.floor else None
     bandwidth = copy_rate(device, timer) if args.floor else None
+    moved = byte_counts(base.models, device) if args.floor else None
     for name in configs:
         backend = backend_for(name)
         st = backend.prepare_crop(crop)
@@ -288,10 +289,9 @@ def main() -> None:
             speed = backend.speed
             dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
             rate = matmul_rate(device, dtype[speed.precision], timer)
-            itemsize = 4 if speed.precision == "float32" else 2
-            moved = byte_counts(base.models, device, itemsize)
+            shrink = 1 if speed.precision == "float32" else 2
             compute = 1000 * (flops["W"] + flops["G"]) / rate
-            memory = 1000 * (moved["W"] + moved["G"]) / bandwidth
+            memory = 1000 * (moved["W"] + moved["G"]) / shrink / bandwidth
             measured = rows[-len(args.batch)][3]
             share = max(compute, memory) / measured
             floor_rows.append([name, f"{rate / 1e9:.0f}", f"{bandwidth / 1e9:.0f}", f"{compute:.1f}",
@@ -326,7 +326,6 @@ def main() -> None:
             paste_rows,
         )
     if flops is not None:
-        moved = byte_counts(base.models, device, 4)
         print_table(
             "FLOPs and fewest bytes per frame (batch 1, float32 numbers)",
             ["network", "GFLOP", "MB", "FLOP per byte"],

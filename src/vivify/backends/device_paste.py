@@ -63,7 +63,6 @@ def paste_target(
     h, w = picture.shape[:2]
     size = mask.shape[0]
     y0, y1, x0, x1 = crop_footprint(m_c2o, size, (h, w))
-    y1, x1 = max(y1, y0), max(x1, x0)
     m_o2c = invert_affine(np.asarray(m_c2o, np.float64))[:2]
     # crop coordinates of each footprint pixel centre, then grid_sample's [-1, 1] (pixel i at i)
     ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)

@@ -87,7 +87,7 @@ def crop_footprint(
     quad = corners @ m[:2, :2].T + m[:2, 2]
     x0, y0 = (max(int(np.floor(v)) - 1, 0) for v in quad.min(axis=0))
     x1, y1 = min(int(np.ceil(quad[:, 0].max())) + 2, w), min(int(np.ceil(quad[:, 1].max())) + 2, h)
-    return y0, y1, x0, x1
+    return y0, max(y1, y0), x0, max(x1, x0)
 
 
 def paste_back(
