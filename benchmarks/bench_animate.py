@@ -79,9 +79,9 @@ def main() -> None:
         total = time.perf_counter() - start
         # the product path: Animator.animate overlaps decode+track, render and encode in threads
         animator = Animator(backend, detector=detector)
-        options = AnimationOptions(max_frames=args.frames, keep_audio=False)
+        options = AnimationOptions(max_frames=args.frames, keep_audio=False, preset=args.preset)
         t0 = time.perf_counter()
-        animator.animate(image, driving, Path(tmp) / "a.mp4", options, preset=args.preset)
+        animator.animate(image, driving, Path(tmp) / "a.mp4", options)
         threaded = time.perf_counter() - t0
     size = f"{image.shape[1]}x{image.shape[0]}"
     print(f"portrait {args.portrait} at {size}, driving {args.driving} ({n} frames), mesh backend, CPU, "

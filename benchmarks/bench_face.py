@@ -15,9 +15,9 @@ import cv2
 import numpy as np
 from _common import best_of, device_line, fmt, load_note, median, now, p90, parse_args, print_table, timed
 
-from vivify.demo import psnr
 from vivify.face import Face, FaceTracker, MediaPipeFaceDetector, crop_face, head_pose, paste_back
 from vivify.io import VideoReader, load_image, probe_video
+from vivify.metrics import psnr
 
 WARMUP = 5  # tracking frames left out of the per-frame statistics (graph start-up, first detection)
 

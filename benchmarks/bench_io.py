@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 from _common import device_line, fmt, load_note, now, parse_args, print_table, timed
 
-from vivify.demo import psnr
 from vivify.io import VideoInfo, VideoReader, VideoWriter, probe_video
+from vivify.metrics import psnr
 
 DEFAULT_PRESET: str = inspect.signature(VideoWriter).parameters["preset"].default
 

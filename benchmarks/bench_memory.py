@@ -99,7 +99,7 @@ def main() -> None:
         sampler.start()
         t0 = time.perf_counter()
         animator.animate(args.data / "portraits" / f"{args.portrait}.jpg", driving, Path(tmp) / "out.mp4",
-                         AnimationOptions(), preset="veryfast")  # fmt: skip
+                         AnimationOptions(preset="veryfast"))  # fmt: skip
         took = time.perf_counter() - t0
         done.set()
         sampler.join()

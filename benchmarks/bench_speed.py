@@ -38,6 +38,7 @@ from vivify.backends import NeuralBackend
 from vivify.backends.device_paste import paste_crops, paste_target
 from vivify.backends.speed import SpeedOptions
 from vivify.face.crop import feather_mask
+from vivify.metrics import psnr
 from vivify.pipeline import AnimationOptions, Animator
 from vivify.weights import load_liveportrait, manifest, write_test_weights
 
@@ -183,8 +184,8 @@ def end_to_end(backend: NeuralBackend, args: argparse.Namespace, batch: int) -> 
         if backend.device.type == "cuda":
             torch.cuda.synchronize()
         t = time.perf_counter()
-        options = AnimationOptions(max_frames=args.e2e, batch_size=batch)
-        animator.animate(source, driving, out, options, preset="veryfast")
+        options = AnimationOptions(max_frames=args.e2e, batch_size=batch, preset="veryfast")
+        animator.animate(source, driving, out, options)
         took = time.perf_counter() - t
     return took, args.e2e / took
 
@@ -201,11 +202,6 @@ def paste_times(backend: NeuralBackend, decoded: torch.Tensor, timer: Timer) -> 
     host = timer(lambda: [backend.paste(state, crop) for crop in backend.to_uint8(decoded)]) / b
     device = timer(lambda: paste_crops(target, decoded).cpu()) / b
     return host, device
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(255**2 / mse)
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from vivify.metrics import (
     fidelity,
     landmark_jitter,
     motion_signals,
+    psnr,
     track_video_landmarks,
 )
 
@@ -133,6 +134,17 @@ def test_face_region_mask_is_the_oval_grown_about_its_centroid() -> None:
     assert grown.sum() / tight.sum() == pytest.approx(1.2**2, rel=0.03)
     cx, cy = lm[list(FACE_OVAL), :2].mean(axis=0).round().astype(int)
     assert grown[cy, cx] and not grown[0, 0]
+
+
+def test_psnr() -> None:
+    image = np.random.default_rng(0).integers(0, 256, (32, 48, 3), dtype=np.uint8)
+    assert psnr(image, image.copy()) == math.inf
+    a = np.full((4, 4, 3), 100, np.uint8)
+    b = a.copy()
+    b[:2] = 110  # half the values off by 10: MSE 50
+    assert psnr(a, b) == pytest.approx(10 * math.log10(255**2 / 50))
+    assert psnr(a, np.full_like(a, 99)) == pytest.approx(20 * math.log10(255))  # MSE 1: 48.13 dB
+    assert psnr(b, a) == psnr(a, b)
 
 
 def test_background_psnr_ignores_the_face_region_only() -> None:

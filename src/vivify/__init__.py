@@ -9,7 +9,15 @@ except PackageNotFoundError:  # running from a source tree without installation
 
 from vivify.errors import InputError, NoFaceError, UserError, VivifyError
 from vivify.motion.editing import FaceEdit
-from vivify.pipeline import AnimationOptions, Animator, DrivingSource
+from vivify.motion.transfer_options import DriveMode
+from vivify.pipeline import (
+    AnimationOptions,
+    Animator,
+    DrivingFrame,
+    DrivingSource,
+    MotionSource,
+    TransferOptions,
+)
 
 
 def load_liveportrait(*args, **kwargs):
@@ -22,7 +30,11 @@ def load_liveportrait(*args, **kwargs):
 __all__ = [
     "AnimationOptions",
     "Animator",
+    "DriveMode",
+    "DrivingFrame",
     "DrivingSource",
+    "MotionSource",
+    "TransferOptions",
     "FaceEdit",
     "InputError",
     "NoFaceError",

@@ -22,12 +22,6 @@ def builtin_portrait() -> np.ndarray:
     return np.ascontiguousarray(data.astronaut())
 
 
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """Peak signal-to-noise ratio in dB of two uint8 images (inf when identical)."""
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
-
-
 def run_demo(output: str | Path = "vivify-demo.mp4", concat: bool = False, progress: bool = False) -> Path:
     """Animate the built-in portrait with the built-in motion; return the MP4's path."""
     driving = DrivingSource.from_template(procedural_template(), name="procedural")

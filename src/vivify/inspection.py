@@ -8,7 +8,8 @@ from pathlib import Path
 
 from vivify.errors import NoFaceError
 from vivify.face.detect import FaceDetector, MediaPipeFaceDetector
-from vivify.face.geometry import eye_open, head_pose, lip_open
+from vivify.face.geometry import head_pose
+from vivify.face.openness import eye_open, lip_open
 from vivify.face.track import FaceTracker
 from vivify.io import VideoInfo, VideoReader, load_image, media_kind, probe_video
 

@@ -1,9 +1,9 @@
 """Measures of an animation's quality, as defined in ``shared/docs/metrics.md``.
 
 Motion fidelity (eye/lip openness and head angles of the output vs the driving video), temporal
-stability (landmark jitter) and background integrity (PSNR outside the grown face region). All are
-pure functions on landmark arrays and frames except :func:`track_video_landmarks`, which runs the
-face tracker over a video.
+stability (landmark jitter) and background integrity (PSNR outside the grown face region), plus the
+plain :func:`psnr` of two images. All are pure functions on landmark arrays and frames except
+:func:`track_video_landmarks`, which runs the face tracker over a video.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import numpy as np
 
 from vivify.face import FaceDetector, FaceTracker
 from vivify.face import landmarks as L
-from vivify.face.geometry import eye_open, head_pose, lip_open
+from vivify.face.geometry import head_pose
+from vivify.face.openness import eye_open, lip_open
 from vivify.io import VideoReader
 
 SIGNALS: tuple[str, ...] = ("eye_open", "lip_open", "yaw", "pitch", "roll")
@@ -177,6 +178,12 @@ def face_region_mask(landmarks_2d: np.ndarray, shape: tuple[int, ...], grow: flo
     mask = np.zeros(shape[:2], dtype=np.uint8)
     cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 1)
     return mask.astype(bool)
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """Peak signal-to-noise ratio in dB of two uint8 images (inf when identical)."""
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
 
 
 def background_psnr(frame: np.ndarray, source: np.ndarray, mask: np.ndarray) -> float:

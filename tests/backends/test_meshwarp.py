@@ -4,9 +4,10 @@ import pytest
 
 from vivify.backends import MeshWarpBackend, load_backend
 from vivify.backends.base import DrivingFrame
+from vivify.backends.mesh_maps import warp_maps
 from vivify.errors import UserError
 from vivify.io import load_image
-from vivify.pipeline import AnimationOptions
+from vivify.motion.transfer_options import DriveMode, TransferOptions
 
 
 @pytest.fixture(scope="module")
@@ -58,10 +59,10 @@ def test_protocol_render_moves_and_crops(prepared):
     backend, state, image, face = prepared
     target = face.landmarks.copy()
     target[:, 0] += 6
-    options = AnimationOptions()
+    options = TransferOptions()
     moved = backend.render(state, backend.motion(DrivingFrame(0, target, None)), face.landmarks, options)
     assert np.array_equal(moved, backend.warp(state, target))
-    crop = backend.render(state, target, face.landmarks, AnimationOptions(paste_back=False))
+    crop = backend.render(state, target, face.landmarks, options, paste_back=False)
     assert crop.shape == (512, 512, 3)
     canvas = np.zeros_like(image)
     pasted = backend.render(state, target, face.landmarks, options, canvas=canvas)
@@ -77,7 +78,7 @@ def test_still_driving_image_takes_its_expression_not_the_identity(prepared):
     opened = face.landmarks.copy()
     lower_lip = [14, 87, 178, 88, 95, 317, 402, 318, 324, 17, 84, 181, 91, 146, 314, 405, 321, 375]
     opened[lower_lip, 1] += 0.1 * face.size
-    out = backend.render(state, opened, opened, AnimationOptions(), still=True)
+    out = backend.render(state, opened, opened, TransferOptions(), DriveMode.STILL)
     assert np.abs(out.astype(int) - image).max() > 30
 
 
@@ -95,7 +96,8 @@ def test_warp_is_smoothed_outside_the_face_core(prepared):
         x0, y0, _, _ = state.region
         dst = np.concatenate([turned[:, :2] - [x0, y0], state.fixed])
         depth = np.concatenate([turned[:, 2], np.full(len(state.fixed), turned[:, 2].max() + face.size)])
-        map_x, _ = backend._maps(state, dst, depth)
+        map_x, _ = warp_maps(state.region, state.triangles, state.src_vertices, dst, depth, state.face_size,
+                             backend.maps)  # fmt: skip
         disp = map_x - (np.arange(map_x.shape[1]) + x0)[None, :]
         core = np.zeros(map_x.shape, np.uint8)
         oval = turned[list(L.FACE_OVAL), :2]

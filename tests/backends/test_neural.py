@@ -13,17 +13,16 @@ import pytest
 import torch
 
 from vivify.backends import DrivingFrame, load_backend
-from vivify.backends.neural import CROP_SIZE, DRIVING_CROP, DecodedFrames, NeuralBackend
+from vivify.backends.neural import CROP_SIZE, DRIVING_CROP, DecodedFrames, NeuralBackend, stack_motions
 from vivify.errors import UserError
 from vivify.face.align import crop_matrix
 from vivify.face.crop import warp_to_frame
-from vivify.io import load_image
-from vivify.io.video import VideoReader
+from vivify.face.openness import retarget_eye_ratios, retarget_lip_ratio
+from vivify.io import VideoReader, load_image
 from vivify.motion import stitch
 from vivify.motion.keypoint_motion import KeypointMotion
 from vivify.motion.relative import EYE_ROWS, LIP_ROWS, REFERENCE_EXPRESSION, relative_keypoints
-from vivify.motion.retarget import eye_ratios_478, lip_ratio_478
-from vivify.pipeline.options import AnimationOptions
+from vivify.motion.transfer_options import DriveMode, TransferOptions
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +58,8 @@ def test_prepare(source):
     assert state.crop.shape == (256, 256, 3) and state.crop.dtype == np.uint8
     assert state.features.shape == (1, 32, 16, 64, 64)
     assert state.x_s.shape == (1, 21, 3)
-    np.testing.assert_array_equal(state.eye_ratio, eye_ratios_478(face.landmarks))
-    np.testing.assert_array_equal(state.lip_ratio, lip_ratio_478(face.landmarks))
+    np.testing.assert_array_equal(state.eye_ratio, retarget_eye_ratios(face.landmarks))
+    np.testing.assert_array_equal(state.lip_ratio, retarget_lip_ratio(face.landmarks))
     centre = state.m_c2o[:2] @ np.array([256.0, 256.0, 1.0])  # the crop centre lies on the face
     assert face.box.x0 < centre[0] < face.box.x1 and face.box.y0 < centre[1] < face.box.y1
 
@@ -119,7 +118,7 @@ def test_template_motion_passes_through(backend, driving):
 def test_template_and_extracted_motion_agree(backend, source, driving):
     motions = driving[2]
     state = source[2]
-    options = AnimationOptions()
+    options = TransferOptions()
     from_template = [m.keypoints() for m in motions]
     a = backend.driving_keypoints(state, motions[1:], motions[0], options)
     b = backend.driving_keypoints(state, from_template[1:], from_template[0], options)
@@ -127,26 +126,26 @@ def test_template_and_extracted_motion_agree(backend, source, driving):
 
 
 def test_expression_friendly_scale_is_computed_once_per_reference(backend, source, driving, monkeypatch):
-    import vivify.backends.neural as neural
+    import vivify.motion.transfer as transfer
 
     calls = []
-    real = neural.hull_motion_multiplier
-    monkeypatch.setattr(neural, "hull_motion_multiplier", lambda *a: calls.append(1) or real(*a))
-    motions, state = driving[2], dataclasses.replace(source[2], hull_scales={})
-    options = AnimationOptions()
+    real = transfer.hull_motion_multiplier
+    monkeypatch.setattr(transfer, "hull_motion_multiplier", lambda *a: calls.append(1) or real(*a))
+    motions, state = driving[2], dataclasses.replace(source[2], friendly_scales={})
+    options = TransferOptions()
     first = [backend.driving_keypoints(state, [m], motions[0], options) for m in motions]
     assert len(calls) == 1  # one hull for the whole animation, not one per frame
     again = backend.driving_keypoints(state, [motions[2]], motions[0].keypoints(in_frame=False), options)
     assert len(calls) == 2  # another reference motion: its own scale
     torch.testing.assert_close(again, first[2], rtol=0, atol=1e-6)  # the same motion, in other types
-    fresh = dataclasses.replace(state, hull_scales={})
+    fresh = dataclasses.replace(state, friendly_scales={})
     torch.testing.assert_close(backend.driving_keypoints(fresh, [motions[1]], motions[0], options), first[1])
 
 
 @pytest.mark.parametrize(("region", "rows"), [("lips", LIP_ROWS), ("eyes", EYE_ROWS)])
 def test_region_changes_only_its_keypoints(backend, source, driving, region, rows):
     state, motions = source[2], driving[2]
-    options = AnimationOptions(region=region, stitching=False)
+    options = TransferOptions(region=region, stitching=False)
     x_d = backend.driving_keypoints(state, motions[1:], motions[0], options)
     others = [i for i in range(21) if i not in rows]
     assert torch.equal(x_d[:, others], state.x_s.expand(2, -1, -1)[:, others])
@@ -159,7 +158,7 @@ def test_retargeting_moves_monotonically_with_the_target(backend, source, drivin
     targets = np.linspace(0.0, 0.6, 7)
     offsets = torch.cat([
         backend.driving_keypoints(
-            state, [motion], motion, AnimationOptions(**{f"{part}_retargeting": True, f"{part}_ratio": t})
+            state, [motion], motion, TransferOptions(**{f"{part}_retargeting": True, f"{part}_ratio": t})
         ) - state.x_s
         for t in targets
     ])  # fmt: skip
@@ -170,11 +169,11 @@ def test_retargeting_moves_monotonically_with_the_target(backend, source, drivin
 
 def test_retargeting_follows_the_driver_ratio(backend, source, driving):
     state, motions = source[2], driving[2]
-    follow = AnimationOptions(eye_retargeting=True)
+    follow = TransferOptions(eye_retargeting=True)
     x_d = backend.driving_keypoints(state, motions, motions[0], follow)
     fixed = [
         backend.driving_keypoints(
-            state, [m], motions[0], AnimationOptions(eye_retargeting=True, eye_ratio=float(m.eye_ratio[0, 0]))
+            state, [m], motions[0], TransferOptions(eye_retargeting=True, eye_ratio=float(m.eye_ratio[0, 0]))
         )  # fmt: skip
         for m in motions
     ]
@@ -188,9 +187,9 @@ def test_still_image_is_its_own_anchor(backend, source, driving):
     """A single driving image: its pose relative to itself, its expression against LivePortrait's
     reference expression, no expression-friendly rescale."""
     state, motion = source[2], driving[2][1]
-    options = AnimationOptions()
-    x_d = backend.driving_keypoints(state, [motion], None, options, still=True)
-    drv = backend._pose([motion], in_frame=True)
+    options = TransferOptions()
+    x_d = backend.driving_keypoints(state, [motion], None, options, DriveMode.STILL)
+    drv = stack_motions([motion], backend.device, backend.dtype).in_frame()
     ref = torch.from_numpy(REFERENCE_EXPRESSION.astype(np.float32))[None]
     expected = relative_keypoints(state.info, drv, drv, "all", anchor_exp=ref)
     expected = stitch(backend.models.stitching_retargeting_module.stitching, state.x_s, expected)
@@ -207,8 +206,8 @@ def renders(backend, source, driving):
     motions = driving[2]
     canvas = np.full_like(image, 77)
     return {
-        "canvas": backend.render(state, motions[1], motions[0], AnimationOptions(), canvas=canvas),
-        "still": backend.render(state, motions[1], None, AnimationOptions(), still=True),
+        "canvas": backend.render(state, motions[1], motions[0], TransferOptions(), canvas=canvas),
+        "still": backend.render(state, motions[1], None, TransferOptions(), DriveMode.STILL),
         "canvas_image": canvas,
     }
 
@@ -229,9 +228,9 @@ def test_crop_output_without_paste_back(backend, source, driving, monkeypatch):
     state, motions = source[2], driving[2]
     fake = DecodedFrames(torch.full((1, 3, 512, 512), 0.5), torch.ones(1, 1, 64, 64))
     monkeypatch.setattr(backend, "warp_decode", lambda state, x_d: fake)
-    crop = backend.render(state, motions[1], motions[0], AnimationOptions(paste_back=False))
+    crop = backend.render(state, motions[1], motions[0], TransferOptions(), paste_back=False)
     assert crop.shape == (512, 512, 3) and crop.dtype == np.uint8 and (crop == 127).all()
-    pasted = backend.render(state, motions[1], motions[0], AnimationOptions())
+    pasted = backend.render(state, motions[1], motions[0], TransferOptions())
     assert np.array_equal(pasted, backend.paste(state, crop))
 
 
@@ -251,19 +250,6 @@ def test_load_backend(test_weights_dir, tmp_path, caplog):
         assert load_backend("auto", weights_dir=tmp_path).name == "mesh"
     assert "vivify weights download" in caplog.text
     assert load_backend("auto", weights_dir=test_weights_dir).name == "neural"
-
-
-def test_mesh_ratios_follow_the_203_point_definitions():
-    p = np.zeros((478, 3), np.float32)
-    p[[33, 133], 0] = 0, 30  # left eye (image left): 30 wide, lids 9 apart
-    p[[159, 145], 1] = -4, 5
-    p[[362, 263], 0] = 60, 100  # right eye: 40 wide, lids 6 apart
-    p[[386, 374], 1] = -3, 3
-    p[[61, 291], 0] = 20, 70  # mouth: 50 wide, inner lips 10 apart
-    p[[13, 14], 1] = 40, 50
-    np.testing.assert_allclose(eye_ratios_478(p), [0.3, 0.15], rtol=1e-5)
-    np.testing.assert_allclose(lip_ratio_478(p), [0.2], rtol=1e-5)
-    assert eye_ratios_478(np.stack([p, p])).shape == (2, 2) and lip_ratio_478(p).dtype == np.float32
 
 
 def test_reference_takes_pose_and_expression_apart():

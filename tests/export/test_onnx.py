@@ -37,13 +37,14 @@ from vivify.backends.neural import NeuralBackend  # noqa: E402
 from vivify.cli.main import main  # noqa: E402
 from vivify.errors import InputError, UserError  # noqa: E402
 from vivify.export import onnx as onnx_export  # noqa: E402
-from vivify.export.onnx import MANIFEST_NAME, NETWORKS, export_onnx  # noqa: E402
+from vivify.export.onnx import export_onnx  # noqa: E402
 from vivify.io import probe_video  # noqa: E402
 from vivify.motion import eye_ratios_203, lip_ratio_203  # noqa: E402
 from vivify.nn.motion_encoder import MotionExtractorOutput  # noqa: E402
 from vivify.nn.warping import WarpingOutput  # noqa: E402
 from vivify.pipeline.options import AnimationOptions  # noqa: E402
 from vivify.runtime import OnnxLivePortrait  # noqa: E402
+from vivify.runtime.onnx_manifest import MANIFEST_NAME, NETWORKS, sha256_file  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -235,7 +236,7 @@ def test_cli_writes_a_complete_export(onnx_dir):
     assert sorted(p.name for p in onnx_dir.iterdir()) == sorted([MANIFEST_NAME] + [n.file for n in NETWORKS])
     for net in NETWORKS:
         entry = manifest["networks"][net.name]
-        assert entry["sha256"] == onnx_export.sha256_file(onnx_dir / net.file)
+        assert entry["sha256"] == sha256_file(onnx_dir / net.file)
         assert [i["name"] for i in entry["inputs"]] == list(net.inputs)
         assert [o["name"] for o in entry["outputs"]] == list(net.outputs)
         for io in entry["inputs"] + entry["outputs"]:

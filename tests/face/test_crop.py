@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from vivify.demo import psnr
 from vivify.face import crop_face, feather_mask, paste_back
 from vivify.face.crop import warp_to_frame
 from vivify.io import load_image
+from vivify.metrics import psnr
 
 PORTRAITS = ["s0", "s2", "s5", "s6", "s7", "s9", "s10", "s12", "s42"]
 

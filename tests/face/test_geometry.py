@@ -2,16 +2,7 @@ import numpy as np
 import pytest
 
 from vivify.face import head_pose
-from vivify.face.geometry import (
-    canonical_face,
-    euler_to_rotation,
-    eye_open,
-    eye_open_ratios,
-    lip_open,
-    rotation_to_euler,
-    similarity_fit,
-)
-from vivify.face.landmarks import INNER_LIP_MID, LEFT_EYE_LIDS, RIGHT_EYE_LIDS
+from vivify.face.geometry import canonical_face, euler_to_rotation, rotation_to_euler, similarity_fit
 from vivify.io import load_image
 
 
@@ -67,19 +58,3 @@ def test_head_pose_relative_to_reference():
     base = _to_image(canonical_face())
     turned = _to_image(canonical_face() @ euler_to_rotation(10, 0, 0).T)
     assert head_pose(turned, reference=base) == pytest.approx((10, 0, 0), abs=1e-4)
-
-
-def test_eye_and_lip_ratios_follow_the_points():
-    p = _to_image(canonical_face()).astype(np.float64)
-    eyes = eye_open_ratios(p)
-    assert 0.1 < eyes[0] < 0.6 and eyes[0] == pytest.approx(eyes[1], rel=0.05)
-    closed = p.copy()
-    for up, low in LEFT_EYE_LIDS + RIGHT_EYE_LIDS:
-        mid = 0.5 * (p[up] + p[low])
-        closed[up], closed[low] = mid, mid
-    assert eye_open(closed) == pytest.approx(0.0, abs=1e-9)
-    opened = p.copy()
-    opened[INNER_LIP_MID[1], 1] += 40  # drop the lower inner lip by 40 px
-    assert lip_open(opened) > lip_open(p) + 0.2
-    # batch shape
-    assert eye_open(np.stack([p, closed])).shape == (2,)

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from vivify.face.geometry import canonical_face, euler_to_rotation, head_pose, lip_open
+from vivify.face.geometry import canonical_face, euler_to_rotation, head_pose
+from vivify.face.openness import lip_open
 from vivify.motion.mesh import REGION_POINTS, close_irises, compose, decompose, transfer
 
 

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from vivify.face import landmarks as L
-from vivify.face.geometry import eye_open, eye_open_ratios, head_pose, lip_open
+from vivify.face.geometry import head_pose
+from vivify.face.openness import eye_open, eye_open_ratios, lip_open
 from vivify.io import load_image
 from vivify.motion.editing import FaceEdit
 from vivify.motion.mesh_editing import edit_landmarks
@@ -66,13 +67,13 @@ def test_blink_closes_both_eyes_monotonically(faces, name):
 
 def test_wink_closes_one_eye_only(face):
     out = edit_landmarks(face, FaceEdit(wink=39))
-    left, right = eye_open_ratios(out)
-    src_left, src_right = eye_open_ratios(face)
+    right, left = eye_open_ratios(out)  # image-left eye first: the subject's right
+    src_right, src_left = eye_open_ratios(face)
     assert right < 0.02 < src_right  # the subject's right eye (image left)
     assert left == pytest.approx(src_left, abs=1e-6)
     moved = np.flatnonzero(np.abs(out - face).max(axis=1) > 0)
     assert not set(moved) & set(EYE_POLYGONS["left"] + list(L.LEFT_IRIS))
-    half = eye_open_ratios(edit_landmarks(face, FaceEdit(wink=20)))[1]
+    half = eye_open_ratios(edit_landmarks(face, FaceEdit(wink=20)))[0]
     assert right < half < src_right
 
 

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from vivify.errors import InputError, NoFaceError
-from vivify.face.geometry import head_pose, lip_open
+from vivify.face.geometry import head_pose
+from vivify.face.openness import lip_open
 from vivify.io import VideoReader, VideoWriter, probe_video, save_image
 from vivify.pipeline import (
     AnimationOptions,

@@ -4,6 +4,7 @@ Every render runs the real-shape networks on the CPU (seconds per frame), so eac
 two or three frames.
 """
 
+import dataclasses
 import subprocess
 import sys
 import threading
@@ -15,7 +16,7 @@ import torch
 from vivify.backends import NeuralBackend, SpeedOptions
 from vivify.backends.neural import DecodedFrames, PendingFrames
 from vivify.io import VideoReader, probe_video
-from vivify.motion import FaceEdit
+from vivify.motion import DriveMode, FaceEdit
 from vivify.motion.smoothing import kalman_smooth
 from vivify.pipeline import (
     AnimationOptions,
@@ -137,13 +138,9 @@ class _Recording(NeuralBackend):
         super().__init__(models=models)
         self.calls = []
 
-    def render(self, state, motion, reference, options, **kw):
-        self.calls.append((state, motion, reference, kw.get("targets")))
-        return state.image
-
-    def render_batch_async(self, state, motions, reference, options, **kw):
+    def render_async(self, state, motions, reference, options, mode=DriveMode.SEQUENCE, **kw):
         for motion in motions:
-            self.render(state, motion, reference, options, **kw)
+            self.calls.append((state, motion, reference, kw.get("targets")))
         return PendingFrames(torch.from_numpy(np.stack([state.image] * len(motions))))
 
 
@@ -161,9 +158,9 @@ def test_video_source_smooths_expression_and_rotation_as_liveportrait(models, sh
     assert np.abs(got - want).max() < 1e-9 and np.abs(raw - want).max() > 1e-6
     # the keypoints take the smoothed values in place of the frame's own
     s, m, r, _ = backend.calls[3]
-    own = backend.driving_keypoints(s, [m], r, options, source_video=True)
-    same = backend.driving_keypoints(s, [m], r, options, source_video=True, targets=raw[3])
-    moved = backend.driving_keypoints(s, [m], r, options, source_video=True, targets=want[3])
+    own = backend.driving_keypoints(s, [m], r, options, DriveMode.VIDEO)
+    same = backend.driving_keypoints(s, [m], r, options, DriveMode.VIDEO, targets=raw[3])
+    moved = backend.driving_keypoints(s, [m], r, options, DriveMode.VIDEO, targets=want[3])
     assert torch.allclose(own, same, atol=1e-6) and not torch.allclose(own, moved, atol=1e-6)
     backend.calls.clear()
     drv = DrivingSource(shared_data / "driving" / "d3.mp4", detector, max_frames=2)
@@ -190,7 +187,9 @@ class _GpuLikeBackend(NeuralBackend):
     """The CPU backend run the way a GPU one is: motion in its own thread, a batch in flight,
     paste-back through the device path."""
 
-    asynchronous = True
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.capabilities = dataclasses.replace(self.capabilities, asynchronous=True)
 
 
 def _fake_decode(state, x_d: torch.Tensor) -> DecodedFrames:
@@ -210,9 +209,9 @@ def test_asynchronous_pipeline_gives_the_same_frames(models, detector, shared_da
     threads = set()
     motion = NeuralBackend.motion
 
-    def recording_motion(self, frame):
+    def recording_motion(self, frame, **kwargs):
         threads.add(threading.current_thread().name)
-        return motion(self, frame)
+        return motion(self, frame, **kwargs)
 
     monkeypatch.setattr(NeuralBackend, "motion", recording_motion)
     outputs, states = [], []

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from vivify.errors import UserError
-from vivify.face.geometry import head_pose, lip_open
+from vivify.face.geometry import head_pose
+from vivify.face.openness import lip_open
 from vivify.io import VideoReader, VideoWriter, probe_video
 from vivify.pipeline import AnimationOptions, Animator, DrivingSource
 

@@ -15,8 +15,8 @@ onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 from vivify.errors import DependencyError, InputError  # noqa: E402 - after the optional-package skips
-from vivify.export.onnx import FORMAT, FORMAT_VERSION, MANIFEST_NAME, NETWORKS, OnnxNetwork  # noqa: E402
 from vivify.runtime import OnnxLivePortrait  # noqa: E402
+from vivify.runtime.onnx_manifest import FORMAT, FORMAT_VERSION, MANIFEST_NAME, NETWORKS, OnnxNetwork  # noqa: E402
 from vivify.runtime.onnx_models import OnnxTensorNetwork  # noqa: E402
 
 

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import torch
 
-from vivify.backends.base import DrivingFrame, RenderBackend
+from vivify.backends.base import BackendCapabilities, DrivingFrame, ReadyFrames, RenderBackend, RenderedFrames
 from vivify.backends.meshwarp import MeshWarpBackend
 from vivify.backends.neural import NeuralBackend
 from vivify.backends.speed import SpeedOptions
 from vivify.errors import UserError
+from vivify.runtime.device import resolve_device
 from vivify.weights.download import WeightsNotFoundError, default_weights_dir, resolve_weights_dir
 
 logger = logging.getLogger(__name__)
@@ -56,37 +57,30 @@ def load_backend(
         >>> backend.name
         'mesh'
     """
+    if name not in CHOICES:
+        raise UserError(f"unknown backend {name!r} (choose from {', '.join(CHOICES)})")
     if onnx_dir is not None:
         if name == "mesh":
             raise UserError("--onnx runs the neural backend's networks, not the mesh backend")
         return _onnx_backend(onnx_dir, device, speed)
-    if name == "auto":
-        try:
-            resolve_weights_dir(weights_dir)
-        except WeightsNotFoundError:
-            where = Path(weights_dir).expanduser() if weights_dir else default_weights_dir()
+    if name == "mesh":
+        return MeshWarpBackend()
+    try:
+        root = resolve_weights_dir(weights_dir)
+    except WeightsNotFoundError as exc:
+        where = Path(weights_dir).expanduser() if weights_dir else default_weights_dir()
+        if name == "auto":
             logger.warning(
                 "LivePortrait weights not found in %s: using the weight-free mesh backend "
                 "(run `vivify weights download` for the neural one)",
                 where,
             )
             return MeshWarpBackend()
-        name = "neural"
-    if name == "mesh":
-        return MeshWarpBackend()
-    if name != "neural":
-        raise UserError(f"unknown backend {name!r} (choose from {', '.join(CHOICES)})")
-    try:
-        root = resolve_weights_dir(weights_dir)
-    except WeightsNotFoundError as exc:
-        where = Path(weights_dir).expanduser() if weights_dir else default_weights_dir()
         fetch = f"vivify weights download --dir {where}" if weights_dir else "vivify weights download"
         raise UserError(
             f"the neural backend needs the LivePortrait weights, not found in {where}: run `{fetch}`"
         ) from exc
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    return NeuralBackend(root, device=device, dtype=dtype, speed=speed)
+    return NeuralBackend(root, device=resolve_device(device), dtype=dtype, speed=speed)
 
 
 def _onnx_backend(
@@ -98,9 +92,7 @@ def _onnx_backend(
     speed = speed or SpeedOptions()
     if dataclasses.replace(speed, threads=None, device_paste=None) != SpeedOptions():
         raise UserError("--precision, --fast and --compile apply to the PyTorch networks, not to --onnx")
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    provider = "cuda" if torch.device(device).type == "cuda" else "cpu"
+    provider = "cuda" if resolve_device(device).type == "cuda" else "cpu"
     models = OnnxLivePortrait(folder, provider=provider, threads=speed.threads)
     return NeuralBackend(models=models, speed=speed)
 
@@ -108,10 +100,13 @@ def _onnx_backend(
 __all__ = [
     "BACKENDS",
     "CHOICES",
+    "BackendCapabilities",
     "DrivingFrame",
     "MeshWarpBackend",
     "NeuralBackend",
+    "ReadyFrames",
     "RenderBackend",
+    "RenderedFrames",
     "SpeedOptions",
     "load_backend",
 ]

@@ -8,15 +8,13 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-
 from vivify.backends import CHOICES, SpeedOptions
 from vivify.backends.speed import PRECISIONS
 from vivify.errors import UserError
-from vivify.io import VIDEO_EXTENSIONS
-from vivify.io.video import X264_PRESETS
+from vivify.io import VIDEO_EXTENSIONS, X264_PRESETS
 from vivify.pipeline import AnimationOptions, Animator
 from vivify.pipeline.options import DRIVING_OPTIONS, REGIONS
+from vivify.runtime.device import resolve_device
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
@@ -88,8 +86,7 @@ def speed_options(args: argparse.Namespace) -> SpeedOptions:
     if args.fast and args.precision:
         raise UserError("give --fast or --precision, not both")
     if args.fast:
-        device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device
-        base = SpeedOptions.fast("cpu" if device == "auto" else device)
+        base = SpeedOptions.fast(resolve_device(args.device))
     elif args.precision and args.precision != "float32":
         base = SpeedOptions(args.precision, channels_last=True)
     else:
@@ -171,13 +168,11 @@ def run(args: argparse.Namespace) -> int:
         eye_retargeting=args.retarget_eyes is not None, lip_retargeting=args.retarget_lips is not None,
         eye_ratio=args.retarget_eyes if args.retarget_eyes not in (None, -1.0) else None,
         lip_ratio=args.retarget_lips if args.retarget_lips not in (None, -1.0) else None,
-        smoothing=args.smooth, batch_size=args.batch,
+        smoothing=args.smooth, batch_size=args.batch, crf=args.crf, preset=args.preset,
     )  # fmt: skip
     start = time.perf_counter()
-    driving = args.driving[0] if len(args.driving) == 1 else args.driving
     animator = Animator(args.backend, weights_dir=args.weights, device=args.device, speed=speed_options(args),
                         onnx_dir=args.onnx)  # fmt: skip
-    out = animator.animate(args.source, driving, args.output, options, progress=sys.stderr.isatty(),
-                           crf=args.crf, preset=args.preset)  # fmt: skip
+    out = animator.animate(args.source, args.driving, args.output, options, progress=sys.stderr.isatty())
     print(f"wrote {out} ({time.perf_counter() - start:.1f} s)")
     return 0

@@ -12,30 +12,12 @@ onnx C version converter). onnx >= 1.23 needs protobuf >= 6, which MediaPipe's p
 out. At opsets 16-19 the exporter still writes a GridSample on the 5-D volume, which the standard
 defines for 4-D inputs only (onnxruntime happens to run it, other runtimes need not): refused here.
 
-Folder layout (one self-contained ``.onnx`` file per network, weights inside the file: the largest,
-the SPADE generator, is ~220 MB, far below protobuf's 2 GB limit)::
-
-    DIR/
-      manifest.json                                     versions, opset, sha256, I/O names and shapes
-      appearance_feature_extractor.onnx                 image (B,3,256,256) -> feature_3d (B,32,16,64,64)
-      motion_extractor.onnx                             image -> pitch, yaw, roll, t, exp, scale, kp
-      warping_module.onnx                               feature_3d, kp_driving, kp_source
-                                                        -> out, occlusion_map, deformation, warped, mask
-      spade_generator.onnx                              feature (B,256,64,64) -> image (B,3,512,512)
-      stitching_retargeting_module.stitching.onnx       x (B,126) -> y (B,65)
-      stitching_retargeting_module.lip.onnx             x (B,65) -> y (B,63)
-      stitching_retargeting_module.eye.onnx             x (B,66) -> y (B,63)
-
-Every input and output has a dynamic leading axis ``batch``; the other axes are fixed at the
-official network shapes. Output names equal the field names of :class:`MotionExtractorOutput`,
-:class:`WarpingOutput` and :class:`DenseMotionOutput`, so :mod:`vivify.runtime.onnx_models` can
-rebuild the same typed outputs.
+The folder written (one ``.onnx`` file per network plus ``manifest.json``) and its manifest are
+described in :mod:`vivify.runtime.onnx_manifest`, which :mod:`vivify.runtime.onnx_models` reads.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import secrets
@@ -43,7 +25,6 @@ import shutil
 import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,56 +33,14 @@ from torch import Tensor, nn
 
 from vivify.errors import DependencyError, UserError
 from vivify.nn.motion_encoder import MotionExtractorOutput
+from vivify.runtime.onnx_manifest import MOTION_OUTPUTS, NETWORKS, OnnxNetwork, network_entry, write_manifest
 from vivify.weights.build import LivePortraitModels
 
 logger = logging.getLogger(__name__)
 
-MANIFEST_NAME = "manifest.json"
-FORMAT = "vivify-liveportrait-onnx"
-FORMAT_VERSION = 1
 DEFAULT_OPSET = 20
 MIN_OPSET = 20  # first opset whose GridSample is defined for 5-D (volumetric) inputs
 EXPORT_BATCH = 2  # example batch for tracing: a batch of 1 would let torch.export specialise the axis
-
-
-@dataclass(frozen=True)
-class OnnxNetwork:
-    """One exported network: where it lives in :class:`LivePortraitModels` and its I/O.
-
-    Attributes:
-        name: attribute path in :class:`LivePortraitModels` (``"stitching_retargeting_module.lip"``).
-        inputs: ONNX input names, in call order.
-        input_shapes: per-sample input shapes (the batch axis left out).
-        outputs: ONNX output names (field names of the network's output type).
-    """
-
-    name: str
-    inputs: tuple[str, ...]
-    input_shapes: tuple[tuple[int, ...], ...]
-    outputs: tuple[str, ...]
-
-    @property
-    def file(self) -> str:
-        return f"{self.name}.onnx"
-
-
-MOTION_OUTPUTS = ("pitch", "yaw", "roll", "t", "exp", "scale", "kp")
-WARPING_OUTPUTS = ("out", "occlusion_map", "deformation", "warped", "mask")
-
-NETWORKS: tuple[OnnxNetwork, ...] = (
-    OnnxNetwork("appearance_feature_extractor", ("image",), ((3, 256, 256),), ("feature_3d",)),
-    OnnxNetwork("motion_extractor", ("image",), ((3, 256, 256),), MOTION_OUTPUTS),
-    OnnxNetwork(
-        "warping_module",
-        ("feature_3d", "kp_driving", "kp_source"),
-        ((32, 16, 64, 64), (21, 3), (21, 3)),
-        WARPING_OUTPUTS,
-    ),
-    OnnxNetwork("spade_generator", ("feature",), ((256, 64, 64),), ("image",)),
-    OnnxNetwork("stitching_retargeting_module.stitching", ("x",), ((126,),), ("y",)),
-    OnnxNetwork("stitching_retargeting_module.lip", ("x",), ((65,),), ("y",)),
-    OnnxNetwork("stitching_retargeting_module.eye", ("x",), ((66,),), ("y",)),
-)
 
 
 class _MotionHeads(nn.Module):
@@ -156,15 +95,6 @@ def _require_export_packages() -> tuple[Any, Any]:
             f"ONNX export needs onnx and onnxscript ({exc.name} is missing): pip install 'vivify[onnx]'"
         ) from exc
     return onnx, onnxscript
-
-
-def sha256_file(path: str | Path, chunk: int = 1 << 22) -> str:
-    """Hex sha256 of a file, read in 4 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _io_description(values: Iterable[Any]) -> list[dict]:
@@ -223,13 +153,7 @@ def _export_network(models: LivePortraitModels, net: OnnxNetwork, path: Path, op
     inputs, outputs = _io_description(graph.input), _io_description(graph.output)
     if [i["name"] for i in inputs] != list(net.inputs) or [o["name"] for o in outputs] != list(net.outputs):
         raise RuntimeError(f"{net.name}: exported I/O names {inputs} / {outputs} differ from {net}")
-    return {
-        "file": net.file,
-        "sha256": sha256_file(path),
-        "bytes": path.stat().st_size,
-        "inputs": inputs,
-        "outputs": outputs,
-    }
+    return network_entry(net, path, inputs, outputs)
 
 
 def _check_models(models: LivePortraitModels) -> None:
@@ -285,31 +209,37 @@ def export_onnx(
     tmp = out.with_name(f".{out.name}.tmp-{secrets.token_hex(4)}")
     tmp.mkdir()
     try:
-        networks = {}
-        for net in NETWORKS:
-            logger.info("exporting %s (opset %d)", net.name, opset)
-            networks[net.name] = _export_network(models, net, tmp / net.file, opset)
-        from vivify import __version__  # noqa: PLC0415 - avoid a cycle at import time
-
-        manifest = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "vivify_version": __version__,
-            "opset": opset,
-            "exporter": "torch.onnx.export(dynamo=True)",
-            "torch_version": torch.__version__,
-            "onnx_version": onnx.__version__,
-            "onnxscript_version": onnxscript.__version__,
-            "dtype": "float32",
-            "dynamic_axes": {"batch": 0},
-            "networks": networks,
-        }
-        (tmp / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
+        _write_export(models, tmp, opset, _manifest_header(opset, onnx, onnxscript))
         _move_into_place(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def _write_export(models: LivePortraitModels, folder: Path, opset: int, header: dict[str, Any]) -> None:
+    """Export every network into ``folder``, then write the manifest (``header`` + the networks)."""
+    networks = {}
+    for net in NETWORKS:
+        logger.info("exporting %s (opset %d)", net.name, opset)
+        networks[net.name] = _export_network(models, net, folder / net.file, opset)
+    write_manifest(folder, header, networks)
+
+
+def _manifest_header(opset: int, onnx: Any, onnxscript: Any) -> dict[str, Any]:
+    """How this export is made: the manifest fields between the format and the networks."""
+    from vivify import __version__  # noqa: PLC0415 - avoid a cycle at import time
+
+    return {
+        "vivify_version": __version__,
+        "opset": opset,
+        "exporter": "torch.onnx.export(dynamo=True)",
+        "torch_version": torch.__version__,
+        "onnx_version": onnx.__version__,
+        "onnxscript_version": onnxscript.__version__,
+        "dtype": "float32",
+        "dynamic_axes": {"batch": 0},
+    }
 
 
 def _move_into_place(tmp: Path, out: Path) -> None:

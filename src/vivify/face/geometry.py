@@ -1,8 +1,7 @@
-"""Pure face-geometry measures on 478-point meshes: eye/lip openness and head pose.
+"""Pure head-pose geometry on 478-point meshes (eye/lip openness: :mod:`vivify.face.openness`).
 
-Definitions follow the project's metrics (shared/docs/metrics.md): eye_open is the mean over both
-eyes of lid gap / corner-to-corner width; lip_open is the inner-lip gap / mouth width; yaw, pitch
-and roll come from a rigid fit of the 3D landmarks to a canonical face.
+Yaw, pitch and roll come from a rigid fit of the 3D landmarks to a canonical face, as the
+project's metrics define them (shared/docs/metrics.md).
 """
 
 from __future__ import annotations
@@ -15,41 +14,6 @@ import numpy as np
 from vivify.face import landmarks as L
 
 _EPS = 1e-6
-
-
-def _dist(points: np.ndarray, a: int, b: int) -> np.ndarray:
-    return np.linalg.norm(points[..., a, :2] - points[..., b, :2], axis=-1)
-
-
-def _eye_ratio(points: np.ndarray, corners: tuple[int, int], lids: tuple[tuple[int, int], ...]) -> np.ndarray:
-    gap = np.mean([_dist(points, up, low) for up, low in lids], axis=0)
-    return gap / (_dist(points, *corners) + _EPS)
-
-
-def eye_open_ratios(points: np.ndarray) -> np.ndarray:
-    """Per-eye openness: mean lid gap over three lid pairs / corner-to-corner width.
-
-    Args:
-        points: (..., 478, 2+) landmarks.
-
-    Returns:
-        (..., 2) ratios for the subject's (left, right) eye; about 0.25-0.35 open, < 0.1 closed.
-    """
-    points = np.asarray(points, dtype=np.float64)
-    left = _eye_ratio(points, L.LEFT_EYE_CORNERS, L.LEFT_EYE_LIDS)
-    right = _eye_ratio(points, L.RIGHT_EYE_CORNERS, L.RIGHT_EYE_LIDS)
-    return np.stack([left, right], axis=-1)
-
-
-def eye_open(points: np.ndarray) -> np.ndarray:
-    """Mean of both eyes' openness, shape (...)."""
-    return eye_open_ratios(points).mean(axis=-1)
-
-
-def lip_open(points: np.ndarray) -> np.ndarray:
-    """Inner-lip vertical gap / mouth corner-to-corner width, shape (...)."""
-    points = np.asarray(points, dtype=np.float64)
-    return _dist(points, *L.INNER_LIP_MID) / (_dist(points, *L.MOUTH_CORNERS) + _EPS)
 
 
 def to_right_handed(points: np.ndarray) -> np.ndarray:

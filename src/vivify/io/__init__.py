@@ -3,15 +3,8 @@
 from vivify.io.atomic import atomic_path
 from vivify.io.image import IMAGE_EXTENSIONS, MAX_PIXELS, is_image_file, load_image, save_image
 from vivify.io.media import media_kind
-from vivify.io.video import (
-    VIDEO_EXTENSIONS,
-    VideoInfo,
-    VideoReader,
-    VideoWriter,
-    is_video_file,
-    probe_video,
-    write_video,
-)
+from vivify.io.video_reader import VIDEO_EXTENSIONS, VideoInfo, VideoReader, is_video_file, probe_video
+from vivify.io.video_writer import X264_PRESETS, VideoWriter, write_video
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -20,6 +13,7 @@ __all__ = [
     "VideoInfo",
     "VideoReader",
     "VideoWriter",
+    "X264_PRESETS",
     "atomic_path",
     "is_image_file",
     "is_video_file",

@@ -8,7 +8,7 @@ from typing import Literal
 
 from vivify.errors import InputError
 from vivify.io.image import is_image_file, load_image
-from vivify.io.video import is_video_file, probe_video
+from vivify.io.video_reader import is_video_file, probe_video
 
 logger = logging.getLogger(__name__)
 

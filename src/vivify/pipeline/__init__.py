@@ -1,9 +1,11 @@
-"""Orchestration: options, driving sources, motion templates and the Animator."""
+"""Orchestration: options, sources of motion, motion templates and the Animator."""
 
-from vivify.pipeline.animator import Animator, PreparedSource
-from vivify.pipeline.driving import DrivingFrame, DrivingSource, record_template
+from vivify.pipeline.animator import Animator
+from vivify.pipeline.driving import DrivingSource, record_template
 from vivify.pipeline.lp_template import load_liveportrait_template
-from vivify.pipeline.options import AnimationOptions
+from vivify.pipeline.motion_source import DrivingFrame, MotionSource
+from vivify.pipeline.options import AnimationOptions, OutputOptions, TransferOptions
+from vivify.pipeline.source_track import PreparedSource
 from vivify.pipeline.templates import MotionTemplate, load_template, save_template
 
 __all__ = [
@@ -11,8 +13,11 @@ __all__ = [
     "Animator",
     "DrivingFrame",
     "DrivingSource",
+    "MotionSource",
     "MotionTemplate",
+    "OutputOptions",
     "PreparedSource",
+    "TransferOptions",
     "load_liveportrait_template",
     "load_template",
     "record_template",

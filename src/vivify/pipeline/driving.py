@@ -1,4 +1,4 @@
-"""Driving motion sources: a video, a single image or a motion template, as one frame stream."""
+"""Driving inputs read from files: a video, a single image or a motion template, as motion sources."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vivify.backends.base import DrivingFrame, RenderBackend
+from vivify.backends.base import KEYPOINTS, LANDMARKS, PIXELS, DrivingFrame, RenderBackend
 from vivify.errors import NoFaceError
 from vivify.face.detect import FaceDetector, find_face
 from vivify.face.track import FaceTracker
@@ -15,21 +15,29 @@ from vivify.io import VideoReader, load_image, media_kind, probe_video
 from vivify.io.prefetch import prefetch
 from vivify.motion.keypoint_motion import KeypointMotion
 from vivify.pipeline.lp_template import load_liveportrait_template
+from vivify.pipeline.motion_source import MotionSource
 from vivify.pipeline.templates import MotionTemplate, load_template
 
 
-class DrivingSource:
-    """A driving input opened for streaming.
+class DrivingSource(MotionSource):
+    """A driving file opened for streaming: a video, an image, or a motion template.
 
     Args:
         path: a video, an image, a ``.npz`` motion template or a LivePortrait ``.pkl`` template.
         detector: face detector (videos and images).
         max_frames: stop after this many frames.
         face_index: which face to follow in a video (largest first on the first frame with faces).
+
+    Attributes:
+        kind: "video", "image" or "template".
     """
 
     def __init__(
-        self, path: str | Path, detector: FaceDetector, max_frames: int | None = None, face_index: int = 0
+        self,
+        path: str | Path,
+        detector: FaceDetector | None,
+        max_frames: int | None = None,
+        face_index: int = 0,
     ) -> None:
         self.path = Path(path)
         self.detector = detector
@@ -38,19 +46,27 @@ class DrivingSource:
         self.audio_path: Path | None = None
         self._template: MotionTemplate | None = None
         if self.path.suffix.lower() in (".npz", ".pkl"):
-            self.kind = "template"
             # a LivePortrait .pkl goes through the restricted reader only (never plain pickle)
             reader = load_liveportrait_template if self.path.suffix.lower() == ".pkl" else load_template
-            self._template = reader(self.path)
-            self.fps = self._template.fps
+            self._use_template(reader(self.path))
             total = len(self._template)
         elif media_kind(self.path) == "image":
             self.kind, self.fps, total = "image", 25.0, 1
+            self.carries = frozenset({PIXELS, LANDMARKS})
         else:
             info = probe_video(self.path)
             self.kind, self.fps, total = "video", info.fps, info.n_frames
+            self.carries = frozenset({PIXELS, LANDMARKS})
             self.audio_path = self.path if info.has_audio else None
         self.n_frames = total if max_frames is None else min(total, max_frames)
+        self.still = self.kind == "image"
+
+    def _use_template(self, template: MotionTemplate) -> None:
+        self.kind, self._template, self.fps = "template", template, template.fps
+        kinds = ({LANDMARKS} if template.landmarks is not None else set()) | (
+            {KEYPOINTS} if template.keypoints is not None else set()
+        )
+        self.carries = frozenset(kinds)
 
     @classmethod
     def from_template(
@@ -59,62 +75,48 @@ class DrivingSource:
         """A driving source over an in-memory template (e.g. the built-in procedural one)."""
         src = cls.__new__(cls)
         src.path, src.detector, src.max_frames, src.audio_path = Path(name), None, max_frames, None
-        src.face_index = 0
-        src.kind, src._template, src.fps = "template", template, template.fps
+        src.face_index, src.still = 0, False
+        src._use_template(template)
         src.n_frames = len(template) if max_frames is None else min(len(template), max_frames)
         return src
 
     def __len__(self) -> int:
         return self.n_frames
 
-    def motion_kinds(self) -> str:
-        """What motion a template holds ("mesh landmarks", "keypoint motion" or both)."""
-        if self._template is None:
-            return "pixels"
-        kinds = []
-        if self._template.landmarks is not None:
-            kinds.append("mesh landmarks")
-        if self._template.keypoints is not None:
-            kinds.append("keypoint motion")
-        return " and ".join(kinds)
-
-    def has_motion_for(self, backend: str) -> bool:
-        """Whether a backend can be driven by this input (videos and images drive any backend)."""
-        if self._template is None:
-            return True
-        if backend == "mesh":
-            return self._template.landmarks is not None
-        # the neural backend needs keypoint motion (its driving crops are not in a template)
-        return self._template.keypoints is not None
-
     def __iter__(self) -> Iterator[DrivingFrame]:
         if self.kind == "template":
-            template = self._template
-            assert template is not None
-            keypoints = template.keypoints
-            finite = None if keypoints is None else keypoints.finite_frames()
-            for i in range(self.n_frames):
-                lm = None if template.landmarks is None else template.landmarks[i]
-                kp = None if keypoints is None or not finite[i] else keypoints[i]
-                yield DrivingFrame(i, None if lm is None or np.isnan(lm).any() else lm, None, kp)
+            yield from self._template_frames()
         elif self.kind == "image":
             image = load_image(self.path)
             yield DrivingFrame(0, find_face(image, self.detector, path=self.path).landmarks, image)
         else:
-            tracker = FaceTracker(self.detector, face_index=self.face_index, fps=self.fps)
-            with VideoReader(self.path, max_frames=self.max_frames) as reader:
-                # decoding runs a couple of frames ahead in a thread of its own, beside tracking;
-                # it is stopped before the reader closes
-                frames = prefetch(reader, depth=2, name="vivify-decode")
-                try:
-                    for i, frame in enumerate(frames):
-                        tracked = tracker.update(frame)
-                        yield DrivingFrame(i, None if tracked is None else tracked.face.landmarks, frame)
-                finally:
-                    frames.close()
+            yield from self._video_frames()
+
+    def _template_frames(self) -> Iterator[DrivingFrame]:
+        template = self._template
+        assert template is not None
+        keypoints = template.keypoints
+        finite = None if keypoints is None else keypoints.finite_frames()
+        for i in range(self.n_frames):
+            lm = None if template.landmarks is None else template.landmarks[i]
+            kp = None if keypoints is None or not finite[i] else keypoints[i]
+            yield DrivingFrame(i, None if lm is None or np.isnan(lm).any() else lm, None, kp)
+
+    def _video_frames(self) -> Iterator[DrivingFrame]:
+        tracker = FaceTracker(self.detector, face_index=self.face_index, fps=self.fps)
+        with VideoReader(self.path, max_frames=self.max_frames) as reader:
+            # decoding runs a couple of frames ahead in a thread of its own, beside tracking;
+            # it is stopped before the reader closes
+            frames = prefetch(reader, depth=2, name="vivify-decode")
+            try:
+                for i, frame in enumerate(frames):
+                    tracked = tracker.update(frame)
+                    yield DrivingFrame(i, None if tracked is None else tracked.face.landmarks, frame)
+            finally:
+                frames.close()
 
 
-def record_template(source: DrivingSource, keypoint_backend: RenderBackend | None = None) -> MotionTemplate:
+def record_template(source: MotionSource, keypoint_backend: RenderBackend | None = None) -> MotionTemplate:
     """Track a driving video or image into a template (NaN rows where the face is lost).
 
     With ``keypoint_backend`` (the neural backend) the template also holds each frame's keypoint
@@ -137,5 +139,6 @@ def record_template(source: DrivingSource, keypoint_backend: RenderBackend | Non
         fields = (good.rotation, good.exp, good.t, good.scale, good.eye_ratio, good.lip_ratio)
         lost = KeypointMotion(*(None if a is None else np.full_like(a, np.nan) for a in fields))
         keypoints = KeypointMotion.concat([lost if m is None else m for m in motions])
-    meta = {"source": source.path.name, "frame_size": list(size) if size else None}
+    name = source.path.name if source.path is not None else type(source).__name__
+    meta = {"source": name, "frame_size": list(size) if size else None}
     return MotionTemplate(landmarks, source.fps, meta, keypoints)

@@ -1,4 +1,4 @@
-"""The LivePortrait networks run by onnxruntime from a folder written by :func:`vivify.export.export_onnx`.
+"""The LivePortrait networks run by onnxruntime from a folder written by ``export_onnx``.
 
 :class:`OnnxLivePortrait` has the attributes, call signatures and return types of
 :class:`~vivify.weights.build.LivePortraitModels`, taking and returning torch CPU float32 tensors,
@@ -9,7 +9,7 @@ so the neural backend runs on it unchanged::
 The folder is checked when loaded: its ``manifest.json`` must be a vivify export of the expected
 format, every file must be present with the sha256 the manifest records, and every session must
 have the expected input and output names; otherwise an :class:`~vivify.errors.InputError` names the
-folder or file.
+folder or file. The format and the manifest and file checks are in :mod:`vivify.runtime.onnx_manifest`.
 
 Speed on a 2-core CPU (benchmarks/bench_onnx.py, batch 1, a quiet run of a shared machine):
 onnxruntime runs M 1.6x and G 1.4x as fast as torch eager, F as fast and W (3-D convolutions)
@@ -18,7 +18,6 @@ at 0.9x; a frame (M + W + G) takes 7.0 s instead of 8.8 s.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,10 +28,10 @@ import torch
 from torch import Tensor
 
 from vivify.errors import DependencyError, InputError
-from vivify.export.onnx import FORMAT, FORMAT_VERSION, MANIFEST_NAME, NETWORKS, OnnxNetwork, sha256_file
 from vivify.nn.dense_motion import DenseMotionOutput
 from vivify.nn.motion_encoder import MotionExtractorOutput
 from vivify.nn.warping import WarpingOutput
+from vivify.runtime.onnx_manifest import NETWORKS, OnnxNetwork, check_file, read_manifest
 from vivify.runtime.threads import available_cores
 
 logger = logging.getLogger(__name__)
@@ -137,7 +136,7 @@ class OnnxLivePortrait:
     """The five LivePortrait networks as onnxruntime sessions, a drop-in for ``LivePortraitModels``.
 
     Args:
-        folder: an export written by :func:`vivify.export.export_onnx` (``vivify export onnx``).
+        folder: an export written by ``export_onnx`` (``vivify export onnx``).
         provider: ``"cpu"`` (CPUExecutionProvider) or ``"cuda"`` (CUDAExecutionProvider, with the
             CPU provider for any node CUDA lacks; needs the onnxruntime-gpu package).
         threads: intra-op threads; default all cores this process may use.
@@ -169,14 +168,14 @@ class OnnxLivePortrait:
     ) -> None:
         ort = _onnxruntime()
         self.folder = Path(folder).expanduser()
-        self.manifest = _read_manifest(self.folder)
+        self.manifest = read_manifest(self.folder)
         providers = _providers(ort, provider)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads or available_cores()
         options.log_severity_level = 3  # errors only
         for net in NETWORKS:  # every file first: a broken export fails before the slow session loads
-            _check_file(self.folder / net.file, self.manifest["networks"][net.name] if verify else None)
+            check_file(self.folder / net.file, self.manifest["networks"][net.name] if verify else None)
         nets: dict[str, OnnxNetworkSession] = {}
         for net in NETWORKS:
             path = self.folder / net.file
@@ -215,49 +214,6 @@ def _providers(ort: Any, provider: str) -> list[str]:
             f"and the matching CUDA libraries); available: {', '.join(ort.get_available_providers())}"
         )
     return [PROVIDERS[provider], PROVIDERS["cpu"]]
-
-
-def _read_manifest(folder: Path) -> dict:
-    """The folder's manifest, checked for format, version and the seven networks' I/O names."""
-    path = folder / MANIFEST_NAME
-    if not folder.is_dir():
-        raise InputError("no such folder (write an ONNX export with `vivify export onnx`)", folder)
-    if not path.is_file():
-        raise InputError(f"not an ONNX export: no {MANIFEST_NAME} (run `vivify export onnx`)", folder)
-    try:
-        manifest = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"unreadable manifest ({exc})", path) from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise InputError(f"not a vivify LivePortrait ONNX manifest (format {FORMAT!r} expected)", path)
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise InputError(
-            f"format version {manifest.get('format_version')!r}, this vivify reads {FORMAT_VERSION}: "
-            "export again with this version",
-            path,
-        )
-    networks = manifest.get("networks")
-    if not isinstance(networks, dict):
-        raise InputError("manifest has no 'networks' table", path)
-    for net in NETWORKS:
-        entry = networks.get(net.name)
-        if not isinstance(entry, dict):
-            raise InputError(f"manifest lacks the network {net.name}", path)
-        names = (
-            [i.get("name") for i in entry.get("inputs", [])],
-            [o.get("name") for o in entry.get("outputs", [])],
-        )
-        if entry.get("file") != net.file or names != (list(net.inputs), list(net.outputs)):
-            raise InputError(f"manifest entry of {net.name} does not match this vivify's layout", path)
-    return manifest
-
-
-def _check_file(path: Path, entry: dict | None) -> None:
-    """``path`` exists and, given its manifest ``entry``, has the recorded sha256."""
-    if not path.is_file():
-        raise InputError("missing from the ONNX export: export it again", path)
-    if entry is not None and sha256_file(path) != entry.get("sha256"):
-        raise InputError(f"sha256 differs from {MANIFEST_NAME}: corrupt or replaced, export again", path)
 
 
 def _check_io(session: Any, net: OnnxNetwork, path: Path) -> None:
