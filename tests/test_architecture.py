@@ -16,6 +16,7 @@ LAYERS = [
     {"backends", "export"},
     {"weights", "runtime"},
     {"motion", "nn", "face", "io", "metrics"},
+    {"watermark"},
     {"errors"},
 ]
 MAX_FILE_LINES = 400

@@ -105,7 +105,7 @@ def test_unexpected_failure_exit_1(capsys, monkeypatch, shared_data):
     assert code == 1 and "Traceback" in err
 
 
-def test_missing_optional_package_is_one_line(capsys, monkeypatch, tmp_path):
+def test_missing_optional_package_is_one_line(capsys, monkeypatch, tmp_path, shared_data):
     import vivify.runtime.onnx_models as ort_models
     from vivify.errors import DependencyError
 
@@ -113,7 +113,8 @@ def test_missing_optional_package_is_one_line(capsys, monkeypatch, tmp_path):
         raise DependencyError("running ONNX networks needs onnxruntime: pip install 'vivify[onnx]'")
 
     monkeypatch.setattr(ort_models, "_onnxruntime", missing)
-    code, _, err = run(capsys, "animate", "--onnx", str(tmp_path), "-s", "a.jpg", "-d", "b.mp4", "-o",
+    src, drv = shared_data / "portraits" / "s0.jpg", shared_data / "driving" / "d0.mp4"
+    code, _, err = run(capsys, "animate", "--onnx", str(tmp_path), "-s", str(src), "-d", str(drv), "-o",
                        str(tmp_path / "o.mp4"))  # fmt: skip
     assert code == 1 and "pip install 'vivify[onnx]'" in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
@@ -157,14 +158,14 @@ def test_bad_output_names_and_counts_are_user_errors(capsys, tmp_path, shared_da
     code, _, err = run(capsys, "demo", "-o", str(tmp_path / "out.txt"))
     assert code == 2 and "output must be a video file" in err and len(err.strip().splitlines()) == 1
     code, _, err = run(capsys, "inspect", "--max-frames", "-1", str(shared_data / "driving" / "d0.mp4"))
-    assert code == 2 and "must be at least 1" in err
+    assert code == 2 and "must be within 1.." in err
     src, drv = shared_data / "portraits" / "s0.jpg", shared_data / "driving" / "d0.mp4"
     code, _, err = run(capsys, "animate", "-s", str(src), "-d", str(drv), "-o", str(tmp_path / "o.mp4"),
                        "--smooth", "-1")  # fmt: skip
-    assert code == 2 and "--smooth" in err and "must be a number >= 0" in err
+    assert code == 2 and "--smooth" in err and "must be within 0..1" in err
     code, _, err = run(capsys, "animate", "-s", str(src), "-d", str(drv), "-o", str(tmp_path / "o.mp4"),
                        "--threads", "0")  # fmt: skip
-    assert code == 2 and "--threads" in err and "must be at least 1" in err
+    assert code == 2 and "--threads" in err and "must be within 1..1024" in err
     code, _, err = run(
         capsys, "template", str(shared_data / "driving" / "d0.mp4"), "-o", str(tmp_path / "m.pkl")
     )

@@ -65,6 +65,8 @@ def load_backend(
         return _onnx_backend(onnx_dir, device, speed)
     if name == "mesh":
         return MeshWarpBackend()
+    if name == "neural":
+        device = resolve_device(device)  # a wrong device is named before missing weights are
     try:
         root = resolve_weights_dir(weights_dir)
     except WeightsNotFoundError as exc:

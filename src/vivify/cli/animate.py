@@ -10,8 +10,11 @@ from pathlib import Path
 
 from vivify.backends import CHOICES, SpeedOptions
 from vivify.backends.speed import PRECISIONS
+from vivify.cli import values
 from vivify.errors import UserError
 from vivify.io import VIDEO_EXTENSIONS, X264_PRESETS
+from vivify.io.files import check_readable_file
+from vivify.io.outputs import IMAGE_OUTPUTS, check_output
 from vivify.pipeline import AnimationOptions, Animator
 from vivify.pipeline.options import DRIVING_OPTIONS, REGIONS
 from vivify.runtime.device import resolve_device
@@ -23,7 +26,8 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("-d", "--driving", required=True, action="append",
                    help="driving video, image, motion template (.npz) or LivePortrait template (.pkl); "
                    "repeat it to drive several faces, one each")  # fmt: skip
-    p.add_argument("-o", "--output", required=True, help="output video (.mp4)")
+    p.add_argument("-o", "--output", required=True, help="output video (.mp4), or picture (.png, .jpg) "
+                   "for an image driver")  # fmt: skip
     p.add_argument("--backend", choices=CHOICES, default="auto", help="renderer (default: auto)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--relative", dest="relative", action="store_true", default=True,
@@ -31,21 +35,26 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     mode.add_argument("--absolute", dest="relative", action="store_false",
                       help="transfer the driving expression and head rotation as they are")  # fmt: skip
     p.add_argument("--region", choices=REGIONS, default="all", help="which motion to transfer")
-    p.add_argument("--multiplier", type=float, default=1.0, help="scale the motion (default 1.0)")
-    p.add_argument("--reference-frame", type=reference_frame, default=None, metavar="N|first|neutral",
+    p.add_argument("--multiplier", type=values.multiplier, default=1.0, metavar="0-10",
+                   help="scale the motion (default 1.0)")  # fmt: skip
+    p.add_argument("--reference-frame", type=values.reference_frame, default=None, metavar="N|first|neutral",
                    help="driving frame the motion is measured from (default: first for the neural backend, "
                    "neutral for the mesh one: the most neutral face of the first 2 s)")  # fmt: skip
-    p.add_argument("--smooth", type=variance, default=None, metavar="VAR",
+    p.add_argument("--smooth", type=values.variance, default=None, metavar="VAR",
                    help="smooth the motion over time (Kalman observation variance: 3e-7 light, 1e-4 strong, "
                    "0 off; default: 3e-7 for a source video, off otherwise)")  # fmt: skip
     add_face_arguments(p, "animate")
     p.add_argument("--concat", action="store_true", help="write source | driving | result side by side")
-    p.add_argument("--fps", type=float, default=None, help="output frame rate (default: the driving's)")
     p.add_argument(
-        "--max-frames", type=positive_int, default=None, metavar="N", help="animate at most N frames"
+        "--fps", type=values.fps, default=None, help="output frame rate, up to 240 (default: the driving's)"
+    )
+    p.add_argument(
+        "--max-frames", type=values.positive_int, default=None, metavar="N", help="animate at most N frames"
     )
     p.add_argument("--no-audio", dest="keep_audio", action="store_false", help="don't copy the driving audio")
-    p.add_argument("--crf", type=int, default=18, metavar="0-51", help="H.264 quality, lower is better (18)")
+    p.add_argument(
+        "--crf", type=values.crf, default=18, metavar="0-51", help="H.264 quality, lower is better (18)"
+    )
     p.add_argument("--preset", choices=X264_PRESETS, default="medium", metavar="PRESET",
                    help="H.264 speed: ultrafast ... veryslow (default medium)")  # fmt: skip
     neural = p.add_argument_group("neural backend")
@@ -55,12 +64,12 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     add("--no-stitching", dest="stitching", action="store_false", help="no stitching MLP")
     add("--driving-option", choices=DRIVING_OPTIONS, default="expression-friendly",
         help="relative mode: rescale the motion to the source's face (default) or not")  # fmt: skip
-    add("--retarget-eyes", nargs="?", const=-1.0, type=ratio, default=None, metavar="RATIO",
+    add("--retarget-eyes", nargs="?", const=-1.0, type=values.ratio, default=None, metavar="RATIO",
         help="eye retargeting: follow the driver's eye openness, or hold RATIO (0-1)")  # fmt: skip
-    add("--retarget-lips", nargs="?", const=-1.0, type=ratio, default=None, metavar="RATIO",
+    add("--retarget-lips", nargs="?", const=-1.0, type=values.ratio, default=None, metavar="RATIO",
         help="lip retargeting: follow the driver's lip openness, or hold RATIO (0-1)")  # fmt: skip
     add("--normalize-lip", action="store_true", help="close the source's open mouth first")
-    add("--batch", type=positive_int, default=1, metavar="N",
+    add("--batch", type=values.batch, default=1, metavar="N",
         help="driving frames per network batch (throughput on a GPU; default 1)")  # fmt: skip
     add_speed_arguments(neural)
     p.set_defaults(run=run)
@@ -75,7 +84,7 @@ def add_speed_arguments(group) -> None:
                        help="the fastest precision for the device: float16 on CUDA, bfloat16 on a CPU with "
                        "native bf16")  # fmt: skip
     group.add_argument("--compile", action="store_true", help="torch.compile W and G (slow first frames)")
-    group.add_argument("--threads", type=positive_int, default=None, metavar="N",
+    group.add_argument("--threads", type=values.integer(1, 1024), default=None, metavar="N",
                        help="CPU threads of the networks (default: the cores it may use)")  # fmt: skip
     group.add_argument("--onnx", metavar="DIR", default=None,
                        help="run the networks of an ONNX export (vivify export onnx)")  # fmt: skip
@@ -94,53 +103,30 @@ def speed_options(args: argparse.Namespace) -> SpeedOptions:
     return dataclasses.replace(base, compile=args.compile, threads=args.threads)
 
 
-def reference_frame(text: str) -> int | str:
-    """argparse type: a frame number, 'first' or 'neutral'."""
-    if text in ("first", "neutral"):
-        return text
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, 'first' or 'neutral', got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
-
-
-def ratio(text: str) -> float:
-    """argparse type: an open ratio in [0, 1]."""
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be within 0..1, got {value}")
-    return value
-
-
 def check_video_output(path: str) -> None:
     """Reject an output name the video writer can't produce, before any work is done."""
     if Path(path).suffix.lower() not in VIDEO_EXTENSIONS:
         raise UserError(f"output must be a video file ({', '.join(sorted(VIDEO_EXTENSIONS))})", path)
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def check_animation_output(path: str) -> None:
+    """An animation is written as a video, or as a picture when the driver is a still image."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in VIDEO_EXTENSIONS and suffix not in IMAGE_OUTPUTS:
+        kinds = ", ".join(sorted(VIDEO_EXTENSIONS)) + "; or for an image driver " + ", ".join(IMAGE_OUTPUTS)
+        raise UserError(f"output must be a video file ({kinds})", path)
 
 
-def variance(text: str) -> float:
-    """argparse type: a finite float >= 0."""
-    value = float(text)
-    if not 0.0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
-    return value
+def check_inputs(*paths: str) -> None:
+    """Each input is a readable file: reported before any model loads."""
+    for path in paths:
+        check_readable_file(Path(path).expanduser())
 
 
 def add_face_arguments(p: argparse.ArgumentParser, verb: str) -> None:
     """--face-index N (repeatable) | --all-faces, and --no-paste-back."""
     faces = p.add_mutually_exclusive_group()
-    faces.add_argument("--face-index", type=int, action="append", metavar="N",
+    faces.add_argument("--face-index", type=values.face_index, action="append", metavar="N",
                        help=f"face to {verb}, largest first (default 0); repeatable")  # fmt: skip
     faces.add_argument("--all-faces", action="store_true", help=f"{verb} every face found in the source")
     p.add_argument("--no-paste-back", dest="paste_back", action="store_false", help="output the aligned crop")
@@ -151,15 +137,13 @@ def face_selection(args: argparse.Namespace) -> int | tuple[int, ...] | str:
     if args.all_faces:
         return "all"
     indices = args.face_index or [0]
-    if any(i < 0 for i in indices):
-        raise UserError(f"--face-index must be >= 0, got {min(indices)}")
     return indices[0] if len(indices) == 1 else tuple(indices)
 
 
 def run(args: argparse.Namespace) -> int:
-    check_video_output(args.output)
-    if not 0 <= args.crf <= 51:
-        raise UserError(f"--crf must be within 0..51, got {args.crf}")
+    check_animation_output(args.output)
+    check_inputs(args.source, *args.driving)
+    check_output(args.output, [args.source, *args.driving])
     options = AnimationOptions(
         relative=args.relative, region=args.region, multiplier=args.multiplier,
         reference_frame=args.reference_frame, face_index=face_selection(args), paste_back=args.paste_back,

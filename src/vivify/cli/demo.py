@@ -8,6 +8,7 @@ import time
 
 from vivify.cli.animate import check_video_output
 from vivify.demo import run_demo
+from vivify.io.outputs import check_output
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
@@ -19,6 +20,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_video_output(args.output)
+    check_output(args.output)
     start = time.perf_counter()
     out = run_demo(args.output, concat=args.concat, progress=sys.stderr.isatty())
     print(f"wrote {out} ({time.perf_counter() - start:.1f} s): NASA's astronaut portrait animated offline")

@@ -7,12 +7,12 @@ import time
 from pathlib import Path
 
 from vivify.backends import CHOICES
-from vivify.cli.animate import add_face_arguments, face_selection
+from vivify.cli import values
+from vivify.cli.animate import add_face_arguments, check_inputs, face_selection
 from vivify.errors import UserError
+from vivify.io.outputs import IMAGE_OUTPUTS, check_output
 from vivify.motion.editing import CONTROLS, FaceEdit
 from vivify.pipeline import AnimationOptions, Animator
-
-IMAGE_OUTPUTS = (".png", ".jpg", ".jpeg", ".webp")
 
 
 def _flag(name: str) -> str:
@@ -35,7 +35,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     controls = p.add_argument_group("controls")
     for control, spec in CONTROLS.items():
         controls.add_argument(
-            _flag(control), type=float, default=spec.neutral, metavar="V",
+            _flag(control), type=values.number(spec.low, spec.high), default=spec.neutral, metavar="V",
             help=f"{spec.low:g} .. {spec.high:g} (neutral {spec.neutral:g})",
         )  # fmt: skip
     p.set_defaults(run=run)
@@ -44,6 +44,8 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
 def run(args: argparse.Namespace) -> int:
     if Path(args.output).suffix.lower() not in IMAGE_OUTPUTS:
         raise UserError(f"output must be an image file ({', '.join(IMAGE_OUTPUTS)})", args.output)
+    check_inputs(args.source)
+    check_output(args.output, [args.source])
     try:
         edit = FaceEdit(**{control: getattr(args, control) for control in CONTROLS})
     except ValueError as exc:  # a control out of its range

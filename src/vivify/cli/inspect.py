@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from vivify.cli.animate import positive_int
+from vivify.cli.values import positive_int
 from vivify.inspection import ImageReport, VideoReport, inspect_media
 
 

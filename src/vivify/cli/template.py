@@ -13,9 +13,11 @@ import argparse
 from pathlib import Path
 
 from vivify.backends import load_backend
-from vivify.cli.animate import positive_int
+from vivify.cli.animate import check_inputs
+from vivify.cli.values import positive_int
 from vivify.errors import UserError
 from vivify.face import MediaPipeFaceDetector
+from vivify.io.outputs import check_output
 from vivify.pipeline import DrivingSource, record_template, save_template
 from vivify.pipeline.lp_template import load_liveportrait_template
 from vivify.pipeline.templates import MotionTemplate
@@ -67,9 +69,12 @@ def run(args: argparse.Namespace) -> int:
                 "'vivify template import' needs a LivePortrait .pkl file "
                 "(for a driving file named 'import', write ./import)"
             )
+        check_output(args.output, [args.pickle])
         return _import(args)
     if args.pickle is not None:
         raise UserError(f"unexpected argument {args.pickle!r} (did you mean 'vivify template import'?)")
+    check_inputs(args.driving)
+    check_output(args.output, [args.driving])
     keypoints = None  # the neural backend, when its weights are there, adds keypoint motion
     try:
         resolve_weights_dir(args.weights)

@@ -80,9 +80,11 @@ def crop_footprint(
     m_c2o: np.ndarray, crop_size: int, frame_size: tuple[int, int]
 ) -> tuple[int, int, int, int]:
     """(y0, y1, x0, x1): the frame pixels a (crop_size²) crop can touch through ``m_c2o``, grown
-    by a pixel and clipped to the frame (empty when the crop lies outside it)."""
+    by a pixel and clipped to the frame (empty when the crop lies outside it). Bilinear sampling
+    reaches one crop pixel beyond each edge, hence the corners -1 and crop_size."""
     h, w = frame_size
-    corners = np.array([[0, 0], [crop_size, 0], [crop_size, crop_size], [0, crop_size]], np.float64)
+    lo, hi = -1.0, float(crop_size)
+    corners = np.array([[lo, lo], [hi, lo], [hi, hi], [lo, hi]], np.float64)
     m = np.asarray(m_c2o, np.float64)
     quad = corners @ m[:2, :2].T + m[:2, 2]
     x0, y0 = (max(int(np.floor(v)) - 1, 0) for v in quad.min(axis=0))

@@ -34,6 +34,11 @@ logger = logging.getLogger(__name__)
 #: Extensions treated as videos (lower case, with the dot).
 VIDEO_EXTENSIONS: frozenset[str] = frozenset({".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi"})
 
+#: Frame rates outside this range come from broken timestamps, not from a camera.
+MIN_FPS, MAX_FPS = 1.0, 240.0
+FALLBACK_FPS = 25.0
+_WARNED: set[tuple[Path, float]] = set()
+
 # swscale's default YUV<->RGB fast path truncates instead of rounding and skips horizontal chroma
 # interpolation, which darkens every pixel by ~1-2 levels per read/write cycle; these flags (with
 # the writer's ``_WRITE_SWS``) make an encode/decode round trip colour-neutral (measured mean
@@ -225,12 +230,23 @@ def _stream_facts(container: av.container.InputContainer, path: Path) -> _Stream
 
 
 def _frame_rate(rate: Fraction | None, n_frames: int, duration: float | None, path: Path) -> float:
-    """Frames per second: the stream's rate, else frames over duration."""
+    """Frames per second: the stream's rate, else frames over duration; one no camera records
+    (broken timestamps) becomes :data:`FALLBACK_FPS`, with a warning."""
     if rate:
-        return float(rate)
-    if duration:
-        return n_frames / duration
-    raise InputError("has no frame rate and no duration", path)
+        fps = float(rate)
+    elif duration:
+        fps = n_frames / duration
+    else:
+        raise InputError("has no frame rate and no duration", path)
+    if MIN_FPS <= fps <= MAX_FPS:
+        return fps
+    if (path, fps) not in _WARNED:  # probed several times per run: say it once
+        _WARNED.add((path, fps))
+        logger.warning(
+            "%s: its timestamps say %.4g fps, which no camera records; read as %g fps (choose "
+            "the output's with --fps)", path, fps, FALLBACK_FPS,
+        )  # fmt: skip
+    return FALLBACK_FPS
 
 
 def probe_video(path: str | Path) -> VideoInfo:
@@ -276,6 +292,13 @@ def probe_video(path: str | Path) -> VideoInfo:
         audio_duration=audio_duration,
         codec=facts.codec,
     )
+
+
+def _check_complete(path: Path, decoded: int, declared: int) -> None:
+    """Warn when a video ends well before the frame count it declares (a truncated download)."""
+    if declared and decoded < declared - max(2, declared // 50):
+        msg = "%s: only %d of the %d frames it declares could be decoded (truncated or damaged?)"
+        logger.warning(msg + "; the output stops there", path, decoded, declared)
 
 
 class VideoReader:
@@ -370,6 +393,7 @@ class VideoReader:
                         return
             if yielded == 0:
                 raise InputError("contains no decodable video frames", self.path)
+            _check_complete(self.path, yielded, self.info.n_frames)
         finally:
             container.close()
             if skipped:

@@ -41,7 +41,7 @@ class KeypointMotion:
 
     def __getitem__(self, index: int | slice) -> KeypointMotion:
         """Frames ``index`` (an int gives a one-frame motion, T = 1)."""
-        sel = slice(index, index + 1) if isinstance(index, (int, np.integer)) else index
+        sel = slice(index, index + 1 or None) if isinstance(index, (int, np.integer)) else index
         if isinstance(index, (int, np.integer)) and not -len(self) <= index < len(self):
             raise IndexError(index)
 

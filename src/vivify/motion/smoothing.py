@@ -46,6 +46,8 @@ def smoothing_lag(
     j = steady_gain(observation_variance, process_variance)
     if j <= 0.0:
         return 0
+    if j >= 1.0:  # a variance so large the gain rounds to 1: the longest wait
+        return MAX_LAG
     return int(min(MAX_LAG, max(1, math.ceil(math.log(tolerance) / math.log(j)))))
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,7 @@ from vivify.errors import NoFaceError, UserError
 from vivify.face.align import CropConfig, crop_matrix
 from vivify.face.detect import FaceDetector, MediaPipeFaceDetector, find_face
 from vivify.io import VideoWriter, load_image, media_kind, probe_video, save_image
+from vivify.io.outputs import IMAGE_OUTPUTS, check_output
 from vivify.io.prefetch import prefetch
 from vivify.motion.editing import FaceEdit
 from vivify.motion.smoothing import OBSERVATION_VARIANCE
@@ -23,6 +26,8 @@ from vivify.pipeline.reference import reference_choice
 from vivify.pipeline.render_steps import SourceTrack, render_steps, smooth_targets
 from vivify.pipeline.scheduler import Schedule, Scheduler
 from vivify.pipeline.source_track import PictureTrack, PreparedSource, VideoTrack
+
+logger = logging.getLogger(__name__)
 
 MAX_FACES = 8  # faces found with face_index="all"
 
@@ -114,6 +119,10 @@ class Animator:
         when given.
         """
         options = options or AnimationOptions()
+        if output is not None:
+            check_output(output, [_path_of(source)])
+            if Path(output).suffix.lower() not in IMAGE_OUTPUTS:
+                raise UserError(f"an edit is written as a picture ({', '.join(IMAGE_OUTPUTS)})", output)
         sources = self.prepare_faces(source, options.face_index)
         if not options.paste_back and len(sources) > 1:
             raise UserError("--no-paste-back outputs one face's crop; select a single face")
@@ -209,6 +218,25 @@ class Animator:
         """:meth:`frames` for a source video (its path)."""
         return self.frames(Path(source), driving, options)
 
+    def _animate_picture(
+        self,
+        source: Source,
+        drivers: list[MotionSource],
+        output: str | Path,
+        options: AnimationOptions,
+        video: bool,
+    ) -> Path:
+        """A still driver on a picture, written as a picture (the output names an image)."""
+        moving = [d for d in drivers if not d.still]
+        if video or moving:
+            what = "a source video" if video else f"the moving driver {moving[0].path or moving[0]}"
+            raise UserError(f"is a picture, but {what} makes a video: name a video file (.mp4)", output)
+        sources = self.prepare_faces(source, options.face_index)
+        with closing(self.frames(sources, drivers, options)) as frames:
+            frame = next(frames)
+        save_image(output, frame)
+        return Path(output)
+
     def animate(
         self,
         source: Source,
@@ -218,7 +246,10 @@ class Animator:
         progress: bool = False,
     ) -> Path:
         """Animate ``source`` (a picture or a video) with ``driving`` (a video, image, template or
-        any :class:`MotionSource`) into the MP4 ``output``.
+        any :class:`MotionSource`) into the MP4 ``output``, or into a picture when ``output``
+        names one (.png, .jpg, .jpeg, .webp) and every driver is a still image.
+
+        Refused before any work: an output that is one of the inputs, or that cannot be written.
 
         ``options.face_index`` selects the face(s) to animate; with several faces, ``driving`` may
         be a list with one source of motion per face. The first driver's audio (else a source
@@ -226,24 +257,45 @@ class Animator:
         """
         options = options or AnimationOptions()
         items = [driving] if isinstance(driving, (str, Path, MotionSource)) else list(driving)
+        check_output(output, [_path_of(source), *(_path_of(d) for d in items)])
         drivers = [self.open(d, options.max_frames) for d in items]
         video = not isinstance(source, np.ndarray) and media_kind(Path(source)) == "video"
+        if Path(output).suffix.lower() in IMAGE_OUTPUTS:
+            return self._animate_picture(source, drivers, output, options, video)
         info = probe_video(source) if video else None
         sources = Path(source) if video else self.prepare_faces(source, options.face_index)
-        fps = options.fps or (info.fps if info else None) or drivers[0].fps or 25.0
+        timed = (info.fps if info else None) or next((d.fps for d in drivers if not d.still and d.fps), None)
+        fps = options.fps or timed or 25.0
+        if options.fps and timed and abs(options.fps - timed) > 0.01 * timed:
+            logger.warning(
+                "output at %g fps from motion recorded at %g fps: frames are not resampled, so the "
+                "motion plays %.2g× as fast%s", options.fps, timed, options.fps / timed,
+                " (the audio keeps its speed: it will not match)" if options.keep_audio else "",
+            )  # fmt: skip
         audio = drivers[0].audio_path if options.keep_audio else None
         if options.keep_audio and audio is None and info is not None and info.has_audio:
             audio = Path(source)
         total = _expected_frames(drivers, info)
-        stream = prefetch(self.frames(sources, drivers, options), name="vivify-render")  # encode meanwhile
+        rendered = prefetch(self.frames(sources, drivers, options), name="vivify-render")  # encode meanwhile
+        stream = rendered
         if progress:
             from tqdm import tqdm  # noqa: PLC0415
 
-            stream = tqdm(stream, total=total, unit="frame", desc="animating", leave=False)
-        with VideoWriter(output, fps, audio_from=audio, crf=options.crf, preset=options.preset) as writer:
+            stream = tqdm(rendered, total=total, unit="frame", desc="animating", leave=False)
+        # closing: an interrupt or a failed write stops the render, driving and decoding threads
+        # here, not whenever the generator happens to be collected
+        with closing(rendered), VideoWriter(output, fps, audio_from=audio, crf=options.crf,
+                                            preset=options.preset) as writer:  # fmt: skip
             for frame in stream:
                 writer.write(frame)
         return Path(output)
+
+
+def _path_of(item: object) -> Path | None:
+    """The file behind a source or a driver, if it has one (a MotionSource says which)."""
+    if isinstance(item, (str, Path)):
+        return Path(item)
+    return getattr(item, "path", None) if isinstance(item, MotionSource) else None
 
 
 def _expected_frames(drivers: list[MotionSource], video_info) -> int | None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import socket
 from pathlib import Path
+from urllib.parse import urlparse
 
 from vivify.errors import UserError
 from vivify.io import atomic_path
@@ -65,14 +67,17 @@ def download_weights(
     from huggingface_hub import hf_hub_download  # noqa: PLC0415 - only needed here
 
     target = Path(target).expanduser() if target else default_weights_dir()
+    missing = [spec for spec in WEIGHT_FILES if find_file(target, spec) is None]
+    if missing and not _hub_offline():
+        check_reachable(hub_endpoint(), target, repo)
     for spec in WEIGHT_FILES:
-        if find_file(target, spec) is not None:
+        if spec not in missing:
             logger.info("already present: %s", spec.relpath)
             continue
         try:
             cached = hf_hub_download(repo, spec.relpath, revision=revision, cache_dir=cache_dir)
         except Exception as exc:  # noqa: BLE001 - hub errors are many (offline, HTTP, DNS, missing file)
-            reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+            reason = _first_sentence(str(exc)) or type(exc).__name__
             raise WeightsNotFoundError(
                 f"could not fetch {spec.relpath} from the hub ({type(exc).__name__}: {reason}); "
                 f"{manual_instructions(target, repo)}",
@@ -83,3 +88,37 @@ def download_weights(
             shutil.copyfile(cached, tmp)
         logger.info("fetched %s", out)
     return target
+
+
+def hub_endpoint() -> str:
+    """The hub's address: ``$HF_ENDPOINT`` (a mirror), else huggingface.co."""
+    return os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+
+
+def _hub_offline() -> bool:
+    """The hub's own offline switch: files then come from its cache only."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def check_reachable(endpoint: str, target: Path, repo: str = HF_REPO, timeout: float = 3.0) -> None:
+    """Connect once to the hub (or the HTTPS proxy in use) and fail in one line within
+    ``timeout`` seconds when it can't be reached, instead of letting each file retry."""
+    url = urlparse(endpoint)
+    proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
+    via = urlparse(proxy) if proxy and url.scheme == "https" else url
+    host, port = via.hostname or "", via.port or (443 if via.scheme == "https" else 80)
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise WeightsNotFoundError(
+            f"cannot reach {host}:{port} ({why}; offline?): {manual_instructions(target, repo)}", target
+        ) from exc
+
+
+def _first_sentence(text: str, limit: int = 200) -> str:
+    """The first line of an error message, cut at a word boundary when longer than ``limit``."""
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    if len(line) <= limit:
+        return line
+    return line[:limit].rsplit(" ", 1)[0] + " ..."
