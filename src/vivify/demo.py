@@ -22,8 +22,13 @@ def builtin_portrait() -> np.ndarray:
     return np.ascontiguousarray(data.astronaut())
 
 
-def run_demo(output: str | Path = "vivify-demo.mp4", concat: bool = False, progress: bool = False) -> Path:
+def run_demo(
+    output: str | Path = "vivify-demo.mp4",
+    concat: bool = False,
+    progress: bool = False,
+    watermark: bool = True,
+) -> Path:
     """Animate the built-in portrait with the built-in motion; return the MP4's path."""
     driving = DrivingSource.from_template(procedural_template(), name="procedural")
-    options = AnimationOptions(concat=concat, keep_audio=False)
+    options = AnimationOptions(concat=concat, keep_audio=False, watermark=watermark)
     return Animator("mesh").animate(builtin_portrait(), driving, output, options, progress=progress)

@@ -53,7 +53,7 @@ def test_a_custom_source_streams_frames_and_previews_its_landmarks(portrait, det
     path, face = portrait
     animator = vivify.Animator("mesh", detector=detector)
     source = animator.prepare(path)
-    options = vivify.AnimationOptions(reference_frame="first", concat=True, max_frames=3)
+    options = vivify.AnimationOptions(reference_frame="first", concat=True, max_frames=3, watermark=False)
     frames = list(animator.frames(source, Nod(face), options))
     h, w = source.image.shape[:2]
     assert len(frames) == 3 and frames[0].shape == (h, 2 * w + h, 3)  # source | landmarks | result

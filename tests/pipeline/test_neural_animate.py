@@ -115,7 +115,7 @@ def test_cli_animate_neural(test_weights_dir, shared_data, tmp_path):
 def test_video_source(animator, shared_data, detector):
     source = shared_data / "source_videos" / "s13.mp4"
     drv = DrivingSource(shared_data / "driving" / "d3.mp4", detector, max_frames=2)
-    frames = list(animator.video_frames(source, drv, AnimationOptions(max_frames=2)))
+    frames = list(animator.video_frames(source, drv, AnimationOptions(max_frames=2, watermark=False)))
     with VideoReader(source, max_frames=2) as reader:
         originals = list(reader)
     assert len(frames) == 2

@@ -57,6 +57,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     )
     p.add_argument("--preset", choices=X264_PRESETS, default="medium", metavar="PRESET",
                    help="H.264 speed: ultrafast ... veryslow (default medium)")  # fmt: skip
+    add_watermark_arguments(p)
     neural = p.add_argument_group("neural backend")
     add = neural.add_argument
     add("--weights", metavar="DIR", help="LivePortrait weights folder (see `vivify weights`)")
@@ -123,6 +124,17 @@ def check_inputs(*paths: str) -> None:
         check_readable_file(Path(path).expanduser())
 
 
+NO_WATERMARK_HELP = "don't embed the invisible watermark (the metadata records that it is off)"
+
+
+def add_watermark_arguments(p: argparse.ArgumentParser) -> None:
+    """--no-watermark and --watermark-payload."""
+    p.add_argument("--no-watermark", dest="watermark", action="store_false", help=NO_WATERMARK_HELP)
+    p.add_argument("--watermark-payload", type=values.payload, default=0, metavar="N",
+                   help="number the watermark carries, 0 .. 4294967295 (default 0); "
+                   "see 'vivify verify'")  # fmt: skip
+
+
 def add_face_arguments(p: argparse.ArgumentParser, verb: str) -> None:
     """--face-index N (repeatable) | --all-faces, and --no-paste-back."""
     faces = p.add_mutually_exclusive_group()
@@ -153,6 +165,7 @@ def run(args: argparse.Namespace) -> int:
         eye_ratio=args.retarget_eyes if args.retarget_eyes not in (None, -1.0) else None,
         lip_ratio=args.retarget_lips if args.retarget_lips not in (None, -1.0) else None,
         smoothing=args.smooth, batch_size=args.batch, crf=args.crf, preset=args.preset,
+        watermark=args.watermark, watermark_payload=args.watermark_payload,
     )  # fmt: skip
     start = time.perf_counter()
     animator = Animator(args.backend, weights_dir=args.weights, device=args.device, speed=speed_options(args),

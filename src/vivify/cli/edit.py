@@ -8,7 +8,7 @@ from pathlib import Path
 
 from vivify.backends import CHOICES
 from vivify.cli import values
-from vivify.cli.animate import add_face_arguments, check_inputs, face_selection
+from vivify.cli.animate import add_face_arguments, add_watermark_arguments, check_inputs, face_selection
 from vivify.errors import UserError
 from vivify.io.outputs import IMAGE_OUTPUTS, check_output
 from vivify.motion.editing import CONTROLS, FaceEdit
@@ -30,6 +30,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("-o", "--output", required=True, help=f"output image ({', '.join(IMAGE_OUTPUTS)})")
     p.add_argument("--backend", choices=CHOICES, default="auto", help="renderer (default: auto)")
     add_face_arguments(p, "edit")
+    add_watermark_arguments(p)
     p.add_argument("--weights", metavar="DIR", help="LivePortrait weights folder (see `vivify weights`)")
     p.add_argument("--device", default="auto", help="torch device for the neural backend (default: auto)")
     controls = p.add_argument_group("controls")
@@ -50,7 +51,12 @@ def run(args: argparse.Namespace) -> int:
         edit = FaceEdit(**{control: getattr(args, control) for control in CONTROLS})
     except ValueError as exc:  # a control out of its range
         raise UserError(f"{_flag(str(exc).split()[0])} {' '.join(str(exc).split()[1:])}") from exc
-    options = AnimationOptions(face_index=face_selection(args), paste_back=args.paste_back)
+    options = AnimationOptions(
+        face_index=face_selection(args),
+        paste_back=args.paste_back,
+        watermark=args.watermark,
+        watermark_payload=args.watermark_payload,
+    )
     start = time.perf_counter()
     animator = Animator(args.backend, weights_dir=args.weights, device=args.device)
     animator.edit(args.source, edit, args.output, options)

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from vivify import __version__
-from vivify.cli import animate, demo, edit, export, inspect, template, weights
+from vivify.cli import animate, demo, edit, export, inspect, template, verify, weights
 from vivify.errors import DependencyError, UserError
 
 SUBCOMMANDS = {
@@ -29,6 +29,7 @@ SUBCOMMANDS = {
     "inspect": inspect,
     "weights": weights,
     "export": export,
+    "verify": verify,
 }
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143

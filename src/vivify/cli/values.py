@@ -64,3 +64,6 @@ def reference_frame(text: str) -> int | str:
     if not 0 <= value <= MAX_FRAMES:
         raise argparse.ArgumentTypeError(f"must be a frame number >= 0, got {value}")
     return value
+
+
+payload = integer(0, 2**32 - 1)  # what the watermark carries besides the version

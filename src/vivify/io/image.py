@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL.PngImagePlugin import PngInfo
 
 from vivify.errors import InputError
 from vivify.io.atomic import atomic_path
@@ -37,6 +39,9 @@ MAX_PIXELS = 100_000_000
 
 # Pillow format name for each extension save_image can write.
 _SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+# Metadata texts save_image writes, and their EXIF tags (ImageDescription, Software).
+_TEXT_KEYS = ("comment", "description", "software")
+_EXIF_TAGS = {"description": 0x010E, "software": 0x0131}
 
 
 def is_image_file(path: str | Path) -> bool:
@@ -141,7 +146,9 @@ def _decode(path: Path) -> Image.Image:
         raise InputError(f"corrupt or truncated image ({exc})", path) from exc
 
 
-def save_image(path: str | Path, rgb: np.ndarray, *, quality: int = 95) -> None:
+def save_image(
+    path: str | Path, rgb: np.ndarray, *, quality: int = 95, metadata: Mapping[str, str] | None = None
+) -> None:
     """Write an RGB image atomically; the format follows the extension (.png, .jpg/.jpeg, .webp).
 
     Args:
@@ -149,6 +156,8 @@ def save_image(path: str | Path, rgb: np.ndarray, *, quality: int = 95) -> None:
             once the new one is completely written.
         rgb: (H, W, 3) uint8 RGB array.
         quality: JPEG/WebP quality (1-100); ignored for PNG (lossless).
+        metadata: ``comment``, ``description`` and ``software`` texts (others are ignored): PNG
+            text chunks; EXIF ImageDescription and Software (JPEG, WebP) and the JPEG comment.
 
     Raises:
         ValueError: unsupported extension, or ``rgb`` not an (H, W, 3) uint8 array.
@@ -172,5 +181,47 @@ def save_image(path: str | Path, rgb: np.ndarray, *, quality: int = 95) -> None:
         options = {"quality": quality, "subsampling": 0}  # 4:4:4 keeps fine colour edges
     elif fmt == "WEBP":
         options = {"quality": quality}
+    if metadata:
+        options.update(_metadata_options(fmt, metadata))
     with atomic_path(path) as tmp:
         img.save(tmp, format=fmt, **options)
+
+
+def _metadata_options(fmt: str, metadata: Mapping[str, str]) -> dict[str, object]:
+    """Pillow save options that store ``metadata`` in a ``fmt`` file."""
+    if fmt == "PNG":
+        info = PngInfo()
+        for key in _TEXT_KEYS:
+            if metadata.get(key):
+                info.add_itxt(key.capitalize(), metadata[key])  # UTF-8 text chunks
+        return {"pnginfo": info}
+    exif = Image.Exif()
+    for key, tag in _EXIF_TAGS.items():
+        if metadata.get(key):
+            exif[tag] = metadata[key]
+    options: dict[str, object] = {"exif": exif.tobytes()}
+    if fmt == "JPEG" and metadata.get("comment"):
+        options["comment"] = metadata["comment"].encode()
+    return options
+
+
+def read_metadata(path: str | Path) -> dict[str, str]:
+    """The ``comment``, ``description`` and ``software`` texts :func:`save_image` writes, as
+    far as the file has them (an image from elsewhere may have none)."""
+    path = Path(path)
+    with _decode(path) as img:
+        found: dict[str, str] = {}
+        texts = getattr(img, "text", None) or {}  # PNG text chunks
+        for key in _TEXT_KEYS:
+            if texts.get(key.capitalize()):
+                found[key] = str(texts[key.capitalize()])
+        exif = img.getexif()
+        for key, tag in _EXIF_TAGS.items():
+            if key not in found and isinstance(exif.get(tag), str):
+                found[key] = exif[tag]
+        comment = img.info.get("comment")
+        if "comment" not in found and comment:
+            found["comment"] = (
+                comment.decode(errors="replace") if isinstance(comment, bytes) else str(comment)
+            )
+    return found

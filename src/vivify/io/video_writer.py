@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -83,6 +83,8 @@ class VideoWriter:
             A file without audio is accepted and gives a silent video.
         crf: libx264 constant rate factor (0 = lossless, 18 = visually lossless, 51 = worst).
         preset: libx264 speed/size trade-off ("ultrafast" ... "veryslow").
+        metadata: container tags, e.g. ``comment`` and ``description`` (MP4 keeps those two,
+            ``title`` and a few others; FFmpeg drops keys the container has no place for).
 
     Raises:
         ValueError: invalid arguments or frames (programmer errors), or no frame written.
@@ -97,6 +99,7 @@ class VideoWriter:
         audio_from: str | Path | None = None,
         crf: int = 18,
         preset: str = "medium",
+        metadata: Mapping[str, str] | None = None,
     ) -> None:
         self.path = Path(path)
         if self.path.suffix.lower() not in _WRITABLE_EXTENSIONS:
@@ -116,6 +119,7 @@ class VideoWriter:
             check_readable_file(self.audio_from)  # fail before any encoding work is done
         self.crf = crf
         self.preset = preset
+        self.metadata = dict(metadata or {})
         self.n_frames = 0
         self._size: tuple[int, int] | None = None  # (height, width) of the input frames
         self._atomic: Any = None  # the atomic_path context manager, once opened
@@ -151,6 +155,7 @@ class VideoWriter:
         try:
             options = {"movflags": "+faststart"} if self.path.suffix.lower() in _FASTSTART_EXTENSIONS else {}
             self._container = av.open(str(tmp), "w", options=options)
+            self._container.metadata.update(self.metadata)
             stream = self._container.add_stream("libx264", rate=self.fps)
             stream.width, stream.height = width + width % 2, height + height % 2
             stream.pix_fmt = "yuv420p"
@@ -254,13 +259,14 @@ def write_video(
     *,
     crf: int = 18,
     preset: str = "medium",
+    metadata: Mapping[str, str] | None = None,
 ) -> int:
     """Write an iterable of (H, W, 3) uint8 RGB frames to ``path`` (see ``VideoWriter``).
 
     Returns:
         The number of frames written.
     """
-    with VideoWriter(path, fps, audio_from=audio_from, crf=crf, preset=preset) as writer:
+    with VideoWriter(path, fps, audio_from=audio_from, crf=crf, preset=preset, metadata=metadata) as writer:
         for frame in frames:
             writer.write(frame)
     return writer.n_frames

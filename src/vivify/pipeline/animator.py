@@ -131,8 +131,9 @@ class Animator:
             canvas = self.backend.edit(prepared.state, edit, options.transfer, paste_back=options.paste_back,
                                        canvas=canvas)  # fmt: skip
         assert canvas is not None
+        canvas = options.provenance.mark(canvas)
         if output is not None:
-            save_image(output, canvas)
+            save_image(output, canvas, metadata=options.provenance.tags())
         return canvas
 
     def _track(self, source: Sources, options: AnimationOptions) -> SourceTrack:
@@ -188,6 +189,7 @@ class Animator:
         video stops at the shorter of it and its driver (a driving image drives it to its end).
         Frames whose driving face is lost repeat the last motion (the source at rest before the
         first face is seen). Raises NoFaceError at the end if a driver had no face at all.
+        Each frame carries the invisible watermark unless ``options.watermark`` is False.
         """
         options = options or AnimationOptions()
         track = self._track(source, options)
@@ -207,8 +209,10 @@ class Animator:
         )
         ahead = 1 if single and self.backend.capabilities.asynchronous else 0
         schedule = Schedule(options.batch_size, ahead, options.paste_back, options.concat)
+        mark = options.provenance.mark
         try:
-            yield from Scheduler(self.backend, options.transfer, schedule).frames(steps)
+            for frame in Scheduler(self.backend, options.transfer, schedule).frames(steps):
+                yield mark(frame)
         finally:
             planned.close()  # stops the driving threads and closes the source video
 
@@ -234,7 +238,7 @@ class Animator:
         sources = self.prepare_faces(source, options.face_index)
         with closing(self.frames(sources, drivers, options)) as frames:
             frame = next(frames)
-        save_image(output, frame)
+        save_image(output, frame, metadata=options.provenance.tags())
         return Path(output)
 
     def animate(
@@ -284,8 +288,8 @@ class Animator:
             stream = tqdm(rendered, total=total, unit="frame", desc="animating", leave=False)
         # closing: an interrupt or a failed write stops the render, driving and decoding threads
         # here, not whenever the generator happens to be collected
-        with closing(rendered), VideoWriter(output, fps, audio_from=audio, crf=options.crf,
-                                            preset=options.preset) as writer:  # fmt: skip
+        encoding = {"crf": options.crf, "preset": options.preset, "metadata": options.provenance.tags()}
+        with closing(rendered), VideoWriter(output, fps, audio_from=audio, **encoding) as writer:
             for frame in stream:
                 writer.write(frame)
         return Path(output)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from typing import Literal
 
 from vivify.io import X264_PRESETS
+from vivify.io.provenance import Provenance
 from vivify.motion.transfer_options import DRIVING_OPTIONS, REGIONS, DrivingOption, Region, TransferOptions
 
 NEUTRAL_SEARCH_FRAMES = 50  # frames searched for the most neutral driving face (2 s at 25 fps)
@@ -47,6 +48,9 @@ class OutputOptions:
             throughput on a GPU with the neural backend; none on a CPU).
         crf: H.264 quality, 0-51 (lower is better).
         preset: H.264 speed preset (ultrafast ... veryslow).
+        watermark: every generated frame carries vivify's invisible watermark (see
+            docs/watermark.md); off, the output's metadata says so.
+        watermark_payload: 32-bit number the watermark carries (0 .. 2**32 - 1).
     """
 
     face_index: FaceSelection = 0
@@ -58,8 +62,11 @@ class OutputOptions:
     batch_size: int = 1
     crf: int = 18
     preset: str = "medium"
+    watermark: bool = True
+    watermark_payload: int = 0
 
     def __post_init__(self) -> None:
+        self.provenance  # noqa: B018 - validates the payload
         faces = (self.face_index,) if isinstance(self.face_index, int) else self.face_index
         if faces != "all" and (not faces or any(not isinstance(i, int) or i < 0 for i in faces)):
             raise ValueError(f"face_index must be an index >= 0, several, or 'all', got {self.face_index!r}")
@@ -71,6 +78,11 @@ class OutputOptions:
             raise ValueError(f"crf must be within 0..51, got {self.crf}")
         if self.preset not in X264_PRESETS:
             raise ValueError(f"preset must be one of {', '.join(X264_PRESETS)}, got {self.preset!r}")
+
+    @property
+    def provenance(self) -> Provenance:
+        """The mark and the metadata tags every output gets."""
+        return Provenance(self.watermark, self.watermark_payload)
 
     @property
     def output(self) -> OutputOptions:
