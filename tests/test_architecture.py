@@ -17,7 +17,7 @@ LAYERS = [
     {"weights", "runtime"},
     {"motion", "nn", "face", "io", "metrics"},
     {"watermark"},
-    {"errors"},
+    {"errors", "lazy"},
 ]
 MAX_FILE_LINES = 400
 MAX_FUNCTION_LINES = 60

@@ -92,12 +92,12 @@ def test_usage_errors_exit_2(capsys):
 
 
 def test_unexpected_failure_exit_1(capsys, monkeypatch, shared_data):
-    import vivify.cli.inspect as cmd
+    import vivify.inspection as api
 
     def boom(*a, **k):
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(cmd, "inspect_media", boom)
+    monkeypatch.setattr(api, "inspect_media", boom)
     path = str(shared_data / "portraits" / "s9.jpg")
     code, _, err = run(capsys, "inspect", path)
     assert code == 1 and "kaboom" in err and "Traceback" not in err

@@ -7,17 +7,27 @@ import dataclasses
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from vivify.backends import CHOICES, SpeedOptions
-from vivify.backends.speed import PRECISIONS
 from vivify.cli import values
+from vivify.cli.choices import (
+    BACKENDS,
+    DRIVING_OPTIONS,
+    IMAGE_OUTPUTS,
+    PRECISIONS,
+    REGIONS,
+    VIDEO_EXTENSIONS,
+    X264_PRESETS,
+)
 from vivify.errors import UserError
-from vivify.io import VIDEO_EXTENSIONS, X264_PRESETS
 from vivify.io.files import check_readable_file
-from vivify.io.outputs import IMAGE_OUTPUTS, check_output
-from vivify.pipeline import AnimationOptions, Animator
-from vivify.pipeline.options import DRIVING_OPTIONS, REGIONS
-from vivify.runtime.device import resolve_device
+from vivify.io.outputs import check_output
+
+if TYPE_CHECKING:
+    from vivify.backends import SpeedOptions
+
+# torch, PyAV and OpenCV are imported inside the functions that run a command, so that --help
+# and usage errors answer at once
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
@@ -28,7 +38,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
                    "repeat it to drive several faces, one each")  # fmt: skip
     p.add_argument("-o", "--output", required=True, help="output video (.mp4), or picture (.png, .jpg) "
                    "for an image driver")  # fmt: skip
-    p.add_argument("--backend", choices=CHOICES, default="auto", help="renderer (default: auto)")
+    p.add_argument("--backend", choices=BACKENDS, default="auto", help="renderer (default: auto)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--relative", dest="relative", action="store_true", default=True,
                       help="transfer the change since the reference frame (default)")  # fmt: skip
@@ -93,6 +103,9 @@ def add_speed_arguments(group) -> None:
 
 def speed_options(args: argparse.Namespace) -> SpeedOptions:
     """The SpeedOptions chosen by --precision / --fast / --compile."""
+    from vivify.backends import SpeedOptions  # noqa: PLC0415
+    from vivify.runtime.device import resolve_device  # noqa: PLC0415
+
     if args.fast and args.precision:
         raise UserError("give --fast or --precision, not both")
     if args.fast:
@@ -156,6 +169,8 @@ def run(args: argparse.Namespace) -> int:
     check_animation_output(args.output)
     check_inputs(args.source, *args.driving)
     check_output(args.output, [args.source, *args.driving])
+    from vivify.pipeline import AnimationOptions, Animator  # noqa: PLC0415 - heavy imports only to run
+
     options = AnimationOptions(
         relative=args.relative, region=args.region, multiplier=args.multiplier,
         reference_frame=args.reference_frame, face_index=face_selection(args), paste_back=args.paste_back,

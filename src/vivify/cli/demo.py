@@ -7,7 +7,6 @@ import sys
 import time
 
 from vivify.cli.animate import NO_WATERMARK_HELP, check_video_output
-from vivify.demo import run_demo
 from vivify.io.outputs import check_output
 
 
@@ -22,6 +21,8 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
 def run(args: argparse.Namespace) -> int:
     check_video_output(args.output)
     check_output(args.output)
+    from vivify.demo import run_demo  # noqa: PLC0415 - heavy imports only to run
+
     start = time.perf_counter()
     out = run_demo(args.output, concat=args.concat, progress=sys.stderr.isatty(), watermark=args.watermark)
     print(f"wrote {out} ({time.perf_counter() - start:.1f} s): NASA's astronaut portrait animated offline")

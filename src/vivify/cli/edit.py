@@ -6,13 +6,12 @@ import argparse
 import time
 from pathlib import Path
 
-from vivify.backends import CHOICES
 from vivify.cli import values
 from vivify.cli.animate import add_face_arguments, add_watermark_arguments, check_inputs, face_selection
+from vivify.cli.choices import BACKENDS, IMAGE_OUTPUTS
 from vivify.errors import UserError
-from vivify.io.outputs import IMAGE_OUTPUTS, check_output
-from vivify.motion.editing import CONTROLS, FaceEdit
-from vivify.pipeline import AnimationOptions, Animator
+from vivify.io.outputs import check_output
+from vivify.motion.controls import CONTROLS
 
 
 def _flag(name: str) -> str:
@@ -28,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     )
     p.add_argument("-s", "--source", required=True, help="portrait image")
     p.add_argument("-o", "--output", required=True, help=f"output image ({', '.join(IMAGE_OUTPUTS)})")
-    p.add_argument("--backend", choices=CHOICES, default="auto", help="renderer (default: auto)")
+    p.add_argument("--backend", choices=BACKENDS, default="auto", help="renderer (default: auto)")
     add_face_arguments(p, "edit")
     add_watermark_arguments(p)
     p.add_argument("--weights", metavar="DIR", help="LivePortrait weights folder (see `vivify weights`)")
@@ -47,6 +46,9 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"output must be an image file ({', '.join(IMAGE_OUTPUTS)})", args.output)
     check_inputs(args.source)
     check_output(args.output, [args.source])
+    from vivify.motion.editing import FaceEdit  # noqa: PLC0415 - heavy imports only to run
+    from vivify.pipeline import AnimationOptions, Animator  # noqa: PLC0415
+
     try:
         edit = FaceEdit(**{control: getattr(args, control) for control in CONTROLS})
     except ValueError as exc:  # a control out of its range

@@ -6,9 +6,9 @@ import argparse
 import time
 from pathlib import Path
 
+from vivify.cli.choices import ONNX_MIN_OPSET as MIN_OPSET
+from vivify.cli.choices import ONNX_OPSET as DEFAULT_OPSET
 from vivify.errors import UserError
-from vivify.export.onnx import DEFAULT_OPSET, MIN_OPSET, export_onnx
-from vivify.weights import load_liveportrait
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
@@ -28,6 +28,9 @@ def _onnx(args: argparse.Namespace) -> int:
         raise UserError(f"--opset must be at least {MIN_OPSET} (5-D GridSample), got {args.opset}")
     if Path(args.dir).expanduser().exists() and not args.overwrite:
         raise UserError("already exists (choose a new folder, or --overwrite)", args.dir)
+    from vivify.export.onnx import export_onnx  # noqa: PLC0415 - heavy imports only to run
+    from vivify.weights import load_liveportrait  # noqa: PLC0415
+
     models = load_liveportrait(args.weights)  # missing weights: WeightsNotFoundError, one line
     start = time.perf_counter()
     out = export_onnx(models, args.dir, opset=args.opset, overwrite=args.overwrite)

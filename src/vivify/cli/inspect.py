@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 from vivify.cli.values import positive_int
-from vivify.inspection import ImageReport, VideoReport, inspect_media
+
+if TYPE_CHECKING:
+    from vivify.inspection import ImageReport, VideoReport
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
@@ -52,6 +55,8 @@ def _print_video(r: VideoReport) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vivify.inspection import ImageReport, inspect_media  # noqa: PLC0415 - heavy imports only to run
+
     report = inspect_media(args.path, max_frames=args.max_frames)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, default=str))

@@ -12,16 +12,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vivify.backends import load_backend
 from vivify.cli.animate import check_inputs
 from vivify.cli.values import positive_int
 from vivify.errors import UserError
-from vivify.face import MediaPipeFaceDetector
 from vivify.io.outputs import check_output
-from vivify.pipeline import DrivingSource, record_template, save_template
-from vivify.pipeline.lp_template import load_liveportrait_template
-from vivify.pipeline.templates import MotionTemplate
-from vivify.weights.download import WeightsNotFoundError, resolve_weights_dir
 
 IMPORT = "import"
 
@@ -75,6 +69,15 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"unexpected argument {args.pickle!r} (did you mean 'vivify template import'?)")
     check_inputs(args.driving)
     check_output(args.output, [args.driving])
+    return _record(args)
+
+
+def _record(args: argparse.Namespace) -> int:
+    from vivify.backends import load_backend  # noqa: PLC0415
+    from vivify.face import MediaPipeFaceDetector  # noqa: PLC0415
+    from vivify.pipeline import DrivingSource, record_template, save_template  # noqa: PLC0415
+    from vivify.weights.download import WeightsNotFoundError, resolve_weights_dir  # noqa: PLC0415
+
     keypoints = None  # the neural backend, when its weights are there, adds keypoint motion
     try:
         resolve_weights_dir(args.weights)
@@ -93,6 +96,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
+    from vivify.pipeline import save_template  # noqa: PLC0415
+    from vivify.pipeline.lp_template import load_liveportrait_template  # noqa: PLC0415
+    from vivify.pipeline.templates import MotionTemplate  # noqa: PLC0415
+
     template = load_liveportrait_template(args.pickle)
     if args.max_frames is not None and args.max_frames < len(template):
         kp = template.keypoints[: args.max_frames]

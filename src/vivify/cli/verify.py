@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
+from vivify.cli.choices import VERIFY_FRAMES
 from vivify.cli.values import positive_int
-from vivify.io.verify import VERIFY_FRAMES, Verification, verify
+
+if TYPE_CHECKING:
+    from vivify.io.verify import Verification
 
 EXIT_UNMARKED = 3
 
@@ -59,6 +63,8 @@ def _describe(v: Verification) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vivify.io.verify import verify  # noqa: PLC0415 - heavy imports only to run
+
     results = [verify(path, max_frames=args.max_frames) for path in args.paths]
     for v in results:
         print(json.dumps(report(v)) if args.json else _describe(v))

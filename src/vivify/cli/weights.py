@@ -5,21 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vivify.weights import (
-    check_folder,
-    convert_folder,
-    default_weights_dir,
-    download_weights,
-    manifest,
-    write_test_weights,
-)
-
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     p = sub.add_parser(name, help="download, check or convert the LivePortrait weights")
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=type(p))
     d = actions.add_parser("download", help="fetch the official weights from the HuggingFace hub")
-    d.add_argument("--dir", default=None, help=f"target folder (default {default_weights_dir()})")
+    d.add_argument(
+        "--dir", default=None, help="target folder (default: $VIVIFY_WEIGHTS, else ~/.cache/vivify/weights)"
+    )
     d.add_argument("--revision", default=None, help="hub revision (branch, tag or commit)")
     d.set_defaults(run=_download)
     c = actions.add_parser("check", help="validate a weights folder against the official manifest")
@@ -37,11 +30,15 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
 
 
 def _download(args: argparse.Namespace) -> int:
+    from vivify.weights import download_weights  # noqa: PLC0415 - heavy imports only to run
+
     print(f"weights ready in {download_weights(args.dir, revision=args.revision)}")
     return 0
 
 
 def _check(args: argparse.Namespace) -> int:
+    from vivify.weights import check_folder, default_weights_dir  # noqa: PLC0415 - heavy imports only to run
+
     root = args.dir or default_weights_dir()
     reports = check_folder(root)
     for r in reports:
@@ -66,12 +63,16 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _convert(args: argparse.Namespace) -> int:
+    from vivify.weights import convert_folder  # noqa: PLC0415 - heavy imports only to run
+
     for path in convert_folder(args.src, args.dst, fp16=args.fp16):
         print(f"wrote {path}")
     return 0
 
 
 def _make_test(args: argparse.Namespace) -> int:
+    from vivify.weights import manifest, write_test_weights  # noqa: PLC0415 - heavy imports only to run
+
     digests = write_test_weights(manifest(), args.seed, args.dir)
     for name, d in digests.items():
         print(f"{name}  sha256-recipe {d}")
