@@ -10,18 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vivify.cli import values
-from vivify.cli.choices import (
-    BACKENDS,
-    DRIVING_OPTIONS,
-    IMAGE_OUTPUTS,
-    PRECISIONS,
-    REGIONS,
-    VIDEO_EXTENSIONS,
-    X264_PRESETS,
-)
+from vivify.cli.choices import BACKENDS, PRECISIONS
 from vivify.errors import UserError
 from vivify.io.files import check_readable_file
+from vivify.io.formats import IMAGE_OUTPUTS, VIDEO_EXTENSIONS, X264_PRESETS
 from vivify.io.outputs import check_output
+from vivify.motion.transfer_options import DRIVING_OPTIONS, REGIONS
 
 if TYPE_CHECKING:
     from vivify.backends import SpeedOptions

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from vivify.cli import values
 from vivify.cli.animate import add_face_arguments, add_watermark_arguments, check_inputs, face_selection
-from vivify.cli.choices import BACKENDS, IMAGE_OUTPUTS
+from vivify.cli.choices import BACKENDS
 from vivify.errors import UserError
+from vivify.io.formats import IMAGE_OUTPUTS
 from vivify.io.outputs import check_output
 from vivify.motion.controls import CONTROLS
 

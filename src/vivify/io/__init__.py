@@ -18,22 +18,23 @@ _LAZY = {
     "load_image": "vivify.io.image",
     "save_image": "vivify.io.image",
     "media_kind": "vivify.io.media",
-    "VIDEO_EXTENSIONS": "vivify.io.video_reader",
+    "VIDEO_EXTENSIONS": "vivify.io.formats",
     "VideoInfo": "vivify.io.video_reader",
     "VideoReader": "vivify.io.video_reader",
     "is_video_file": "vivify.io.video_reader",
     "probe_video": "vivify.io.video_reader",
-    "X264_PRESETS": "vivify.io.video_writer",
+    "X264_PRESETS": "vivify.io.formats",
     "VideoWriter": "vivify.io.video_writer",
     "write_video": "vivify.io.video_writer",
 }
 
 if TYPE_CHECKING:
     from vivify.io.atomic import atomic_path
+    from vivify.io.formats import VIDEO_EXTENSIONS, X264_PRESETS
     from vivify.io.image import IMAGE_EXTENSIONS, MAX_PIXELS, is_image_file, load_image, save_image
     from vivify.io.media import media_kind
-    from vivify.io.video_reader import VIDEO_EXTENSIONS, VideoInfo, VideoReader, is_video_file, probe_video
-    from vivify.io.video_writer import X264_PRESETS, VideoWriter, write_video
+    from vivify.io.video_reader import VideoInfo, VideoReader, is_video_file, probe_video
+    from vivify.io.video_writer import VideoWriter, write_video
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 

@@ -10,9 +10,6 @@ from pathlib import Path
 
 from vivify.errors import UserError
 
-#: Image formats vivify writes (Pillow picks the format from the extension).
-IMAGE_OUTPUTS = (".png", ".jpg", ".jpeg", ".webp")
-
 
 def same_file(a: str | Path, b: str | Path) -> bool:
     """Whether two paths name one file: the same resolved path (symlinks followed), or the same

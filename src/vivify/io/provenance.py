@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
@@ -24,6 +25,7 @@ MAX_PAYLOAD = 2**32 - 1
 GENERATOR_KEY = "generator"
 
 
+@lru_cache(maxsize=1)
 def vivify_version() -> str:
     """The installed vivify's version ("0.0.0+unknown" in a source tree without metadata)."""
     try:

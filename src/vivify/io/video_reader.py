@@ -28,11 +28,10 @@ from av.video.reformatter import Interpolation
 
 from vivify.errors import InputError
 from vivify.io.files import check_readable_file
+from vivify.io.formats import VIDEO_EXTENSIONS
 
 logger = logging.getLogger(__name__)
 
-#: Extensions treated as videos (lower case, with the dot).
-VIDEO_EXTENSIONS: frozenset[str] = frozenset({".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi"})
 
 #: Frame rates outside this range come from broken timestamps, not from a camera.
 MIN_FPS, MAX_FPS = 1.0, 240.0

@@ -32,16 +32,13 @@ from av.video.reformatter import Interpolation
 from vivify.io.atomic import atomic_path
 from vivify.io.audio import AudioTrack
 from vivify.io.files import check_readable_file
+from vivify.io.formats import X264_PRESETS
 
 logger = logging.getLogger(__name__)
 
 # Containers VideoWriter can produce (H.264 + AAC fit all of them).
 _WRITABLE_EXTENSIONS = frozenset({".mp4", ".mov", ".m4v", ".mkv"})
 _FASTSTART_EXTENSIONS = frozenset({".mp4", ".mov", ".m4v"})  # movflags is an MP4/MOV option
-X264_PRESETS = (
-    "ultrafast", "superfast", "veryfast", "faster", "fast",
-    "medium", "slow", "slower", "veryslow", "placebo",
-)  # fmt: skip
 # FFmpeg enum values (AVCOL_*) for BT.709 tagging and limited ("MPEG", 16-235) range.
 _AVCOL_BT709 = 1
 _AVCOL_RANGE_MPEG = 1

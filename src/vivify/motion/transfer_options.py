@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from enum import Enum
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from vivify.motion.editing import FaceEdit
+if TYPE_CHECKING:  # a field's type only: the options stay importable without torch
+    from vivify.motion.editing import FaceEdit
 
 Region = Literal["all", "exp", "pose", "lips", "eyes"]
 REGIONS = ("all", "exp", "pose", "lips", "eyes")

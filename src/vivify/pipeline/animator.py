@@ -14,7 +14,8 @@ from vivify.errors import NoFaceError, UserError
 from vivify.face.align import CropConfig, crop_matrix
 from vivify.face.detect import FaceDetector, MediaPipeFaceDetector, find_face
 from vivify.io import VideoWriter, load_image, media_kind, probe_video, save_image
-from vivify.io.outputs import IMAGE_OUTPUTS, check_output
+from vivify.io.formats import IMAGE_OUTPUTS
+from vivify.io.outputs import check_output
 from vivify.io.prefetch import prefetch
 from vivify.motion.editing import FaceEdit
 from vivify.motion.smoothing import OBSERVATION_VARIANCE

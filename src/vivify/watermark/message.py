@@ -15,6 +15,7 @@ the CRC only tells whether the decoded version and payload can be trusted.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
@@ -56,6 +57,7 @@ def crc8(bits: np.ndarray) -> int:
     return crc
 
 
+@lru_cache(maxsize=1)  # read once: every marked frame asks
 def current_version() -> tuple[int, int]:
     """vivify's installed (major, minor), reduced modulo 8 and 32 to fit the message.
 
