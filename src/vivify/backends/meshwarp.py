@@ -5,7 +5,7 @@ are triangulated once. Per frame, every output pixel of the region finds its tri
 moved mesh and samples the source through that triangle's affine map (one ``cv2.remap``, maps
 from :mod:`vivify.backends.mesh_maps`); outside the ring nothing moves, so the background and
 the frame edge stay exactly as they were. A mouth opened wider than the source's gets a shaded
-cavity, and a closing eye lid skin (:mod:`vivify.backends.mesh_shading`).
+cavity, and a closing eye lid skin (:mod:`vivify.backends.mesh_mouth`, :mod:`vivify.backends.mesh_lids`).
 """
 
 from __future__ import annotations
@@ -18,21 +18,13 @@ import numpy as np
 from scipy.spatial import Delaunay
 
 from vivify.backends.base import LANDMARKS, BackendCapabilities, DrivingFrame, ReadyFrames, SyncRendering
+from vivify.backends.mesh_lids import LidSource, paint_lids, prepare_lids
 from vivify.backends.mesh_maps import RING_SCALE, MapSettings, warp_maps
-from vivify.backends.mesh_shading import (
-    INNER_LIPS,
-    LID_SKIN,
-    close_lids,
-    fill_mouth,
-    lid_color,
-    lip_color,
-    polygon_area,
-)
+from vivify.backends.mesh_mouth import MouthSource, paint_mouth, prepare_mouth
 from vivify.face import landmarks as L
 from vivify.face.align import CropConfig, crop_matrix
 from vivify.face.crop import warp_crop
 from vivify.face.geometry import canonical_face
-from vivify.face.openness import lip_open
 from vivify.face.types import Face
 from vivify.motion.editing import FaceEdit
 from vivify.motion.mesh import close_irises, compose, decompose, transfer
@@ -52,12 +44,10 @@ class MeshSource:
     triangles: np.ndarray  # (T, 3) vertex indices into [landmarks; fixed]
     region: tuple[int, int, int, int]  # x0, y0, x1, y1 in the image
     src_vertices: np.ndarray  # (478 + K, 2) in region coordinates
-    mouth_color: np.ndarray  # (3,) float
-    source_mouth_area: float
-    source_lip_open: float
     face_size: float
     crop_m_o2c: np.ndarray  # (2, 3) source -> 512 crop (for --no-paste-back)
-    lid_colors: dict[str, np.ndarray]  # per eye: (3,) skin colour of the upper lid
+    mouth: MouthSource  # what the mouth painter samples of the source
+    lids: LidSource  # what the lid painter samples of the source
 
 
 def _mesh(pts: np.ndarray, face_size: float, shape: tuple[int, ...]):
@@ -109,12 +99,10 @@ class MeshWarpBackend(SyncRendering):
             triangles=triangles,
             region=region,
             src_vertices=vertices,
-            mouth_color=lip_color(image, pts),
-            source_mouth_area=polygon_area(pts[list(INNER_LIPS)]),
-            source_lip_open=float(lip_open(face.landmarks)),
             face_size=face.size,
             crop_m_o2c=crop_matrix(face.landmarks, CropConfig()),
-            lid_colors={eye: lid_color(image, pts, ring) for eye, (_, ring) in LID_SKIN.items()},
+            mouth=prepare_mouth(image, face.landmarks, face.size),
+            lids=prepare_lids(image, face.landmarks, face.size),
         )
 
     def motion(self, frame: DrivingFrame, *, host: bool = True) -> np.ndarray | None:
@@ -192,6 +180,14 @@ class MeshWarpBackend(SyncRendering):
         )
 
     @staticmethod
+    def footprint(state: MeshSource) -> np.ndarray:
+        """(H, W) bool: the pixels a warp of this source may change (outside, the canvas shows)."""
+        mask = np.zeros(state.image.shape[:2], bool)
+        x0, y0, x1, y1 = state.region
+        mask[y0:y1, x0:x1] = True
+        return mask
+
+    @staticmethod
     def _output(state: MeshSource, frame: np.ndarray, paste_back: bool) -> np.ndarray:
         return frame if paste_back else warp_crop(frame, state.crop_m_o2c, CropConfig().dsize)
 
@@ -210,6 +206,6 @@ class MeshWarpBackend(SyncRendering):
         out[y0:y1, x0:x1] = cv2.remap(
             state.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
         )
-        fill_mouth(state, out, target)
-        close_lids(state, out, target)
+        paint_mouth(state.mouth, out, target)
+        paint_lids(state.lids, out, target)
         return out
