@@ -31,15 +31,27 @@ class MapSettings:
     """
 
     step: int = 2
-    smooth_outside: float = 0.05
-    sharp_core: float = 0.9
+    smooth_outside: float = 0.12
+    sharp_core: float = 0.7
+
+
+MIN_AREA_RATIO = 0.05  # moved / rest area under which a triangle counts as folded away
 
 
 def _triangle_affines(dst_tri: np.ndarray, src_tri: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per triangle the affine A (2, 3) with ``src = A @ [dst; 1]`` and whether it is defined."""
+    """Per triangle the affine A (2, 3) with ``src = A @ [dst; 1]`` and whether to draw it.
+
+    A triangle squeezed to a sliver or turned over (a fold, a closed lid, a turn's far side) is
+    not drawn: its affine would spread its whole source triangle over a line of pixels, which
+    shows as a row of specks; its neighbours or the nearest drawn pixels cover it instead.
+    """
     n = len(dst_tri)
     dh = np.concatenate([dst_tri, np.ones((n, 3, 1))], axis=2)  # (T, 3, 3)
-    ok = np.abs(np.linalg.det(dh)) > 1e-9
+    sh = np.concatenate([src_tri, np.ones((n, 3, 1))], axis=2)
+    det_dst, det_src = np.linalg.det(dh), np.linalg.det(sh)
+    ok = np.abs(det_dst) > 1e-9
+    rest = np.abs(det_src) > 1e-6
+    ok[rest] &= det_dst[rest] / det_src[rest] > MIN_AREA_RATIO
     affine = np.zeros((n, 2, 3))
     affine[:, 0, 0] = affine[:, 1, 1] = 1.0
     affine[ok] = np.swapaxes(np.linalg.solve(dh[ok], src_tri[ok]), 1, 2)
@@ -78,24 +90,24 @@ def _fill_holes(ids: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> None:
 
 
 def _smooth_outside(
-    map_x: np.ndarray, map_y: np.ndarray, oval: np.ndarray, face_size: float, settings: MapSettings
+    map_x: np.ndarray, map_y: np.ndarray, outline: np.ndarray, face_size: float, settings: MapSettings
 ) -> None:
     """Blur the field in a band around the face's edge, in place.
 
     Outside the face the warp only drags hair, ears and neck along; its piecewise-affine field
     bends straight strands at every triangle edge, and where a turn folds the mesh at the face's
     edge it tears a saw-tooth seam. Smooth it there, not in the face's core, where lids and lips
-    need their sharp edges; towards the fixed ring the warp fades out as it was, so nothing
-    beyond the ring moves.
+    need their sharp edges. ``outline`` is the moved face's silhouette (its convex hull: on a
+    turned head the cheek and nose, not the mesh's far oval, form the edge).
     """
     step = settings.step
     half = (step - 1) / 2
     sigma = max(settings.smooth_outside * face_size / step, 0.5)
-    center = oval.mean(0)
+    center = outline.mean(0)
 
-    def polygon(scale: float) -> np.ndarray:  # the face oval scaled about its centre
+    def polygon(scale: float) -> np.ndarray:  # the silhouette scaled about its centre
         mask = np.zeros(map_x.shape, np.float32)
-        pts = np.round((center + scale * (oval - center) - half) / step * 4).astype(np.int32)
+        pts = np.round((center + scale * (outline - center) - half) / step * 4).astype(np.int32)
         cv2.fillPoly(mask, [pts], 1.0, cv2.LINE_AA, shift=2)
         return cv2.GaussianBlur(mask, (0, 0), sigma / 2)
 
@@ -136,7 +148,9 @@ def warp_maps(
     map_y = a[..., 1, 0] * gx + a[..., 1, 1] * gy + a[..., 1, 2] - gy
     _fill_holes(ids, map_x, map_y)
     if settings.smooth_outside > 0:
-        _smooth_outside(map_x, map_y, dst[list(L.FACE_OVAL)], face_size, settings)
+        face = dst[: L.N_LANDMARKS].astype(np.float32)
+        silhouette = face[cv2.convexHull(face, returnPoints=False)[:, 0]].astype(np.float64)
+        _smooth_outside(map_x, map_y, silhouette, face_size, settings)
     full = (sw * step, sh * step)
     disp_x = cv2.resize(map_x.astype(np.float32), full, interpolation=cv2.INTER_LINEAR)[:rh, :rw]
     disp_y = cv2.resize(map_y.astype(np.float32), full, interpolation=cv2.INTER_LINEAR)[:rh, :rw]

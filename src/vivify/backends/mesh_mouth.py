@@ -1,8 +1,17 @@
 """The inside of an opening mouth, which the mesh warp cannot show.
 
 A warp only moves the source's pixels: where the driving face opens a mouth the source holds
-closed, the inside was never in the picture. This paints a stand-in, blended in proportion to
-how far the mouth has opened beyond the source's.
+closed, the inside was never in the picture, and the warp fills it with the lip line stretched
+thin. This paints the inside instead, exactly within the target's inner-lip contour: a dark
+cavity shaded by depth, upper teeth hanging from the upper lip, lower teeth and a tongue on wider
+openings, all in colours taken from the source (lips, eye whites, skin). A source that already
+shows its teeth keeps them, attached to the upper lip rather than stretched. The painting fades
+in with the opening beyond the source's, so a talking face never pops.
+
+The painting is made in a small *mouth canvas*: one pixel per frame pixel, columns along the
+head's left-right axis (``x``, from the mouth's midline), rows down the face (``v``). Lip
+contours are then functions of the column, and the canvas is mapped into the frame with one
+affine warp.
 """
 
 from __future__ import annotations
@@ -12,22 +21,78 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vivify.backends.mesh_shading import INNER_LIPS, lip_color, polygon_area
-from vivify.face.openness import lip_open
+from vivify.backends.mesh_shading import EYE_CONTOURS, INNER_LIPS, LID_SKIN, lid_color, lip_color
+
+_UPPER = INNER_LIPS[:11]  # inner upper lip, corner 78 to corner 308
+_LOWER = INNER_LIPS[10:] + INNER_LIPS[:1]  # inner lower lip, corner 308 to corner 78
+_MID = (13, 14)  # inner-lip midline points, upper and lower
+_CORNERS = (61, 291)  # outer mouth corners: the width openness is measured against
+_EYE_CORNERS = (33, 263)  # the head's scale and roll (expression never moves them)
+_CHEEKS = (50, 280)  # mid-cheek points, below the eyes
+_IRIS_CENTRES = {"right": 468, "left": 473}
+_LUMA = np.array([0.299, 0.587, 0.114])
+
+# Teeth: cumulative half-widths from the midline in mouth widths (incisor, lateral, canine, two
+# premolars), their visible lengths relative to the longest, the arch's falloff of light.
+_UPPER_TEETH = np.array([0.13, 0.23, 0.315, 0.385, 0.455])
+_LOWER_TEETH = np.array([0.075, 0.155, 0.225])  # the front six only: the rest hide behind the lip
+_TOOTH_LENGTH = np.array([1.0, 0.88, 0.92, 0.75, 0.65])
+
+_FADE = 0.035  # lip gap (over the mouth width) over which the paint fades in ...
+_DEAD_ZONE = 0.01  # ... once the gap exceeds the source's by this much (landmark jitter, turns)
+_OPEN_SOURCE = 0.06  # a source gap above which its own inside (teeth, cavity) is reused
+
+
+@dataclass
+class MouthPalette:
+    """Colours (3,) float32 RGB of the painted inside, from the source's own colours."""
+
+    cavity: np.ndarray  # the deep inside
+    rim: np.ndarray  # the inside of the lips next to their edge
+    tongue: np.ndarray
+    teeth: np.ndarray
+
+
+@dataclass
+class SourceInterior:
+    """The source's visible inside, unrolled under its upper lip.
+
+    Row ``d`` of ``texture`` lies ``d`` source pixels below the upper inner lip, column ``c`` at
+    ``x = x0 + c`` source pixels from the mouth's midline.
+    """
+
+    texture: np.ndarray  # (h, w, 3) float32
+    x0: float
+    gap: np.ndarray  # (w,) the source's lip gap per column, px
 
 
 @dataclass
 class MouthSource:
     """What the mouth painter needs of the source, computed once."""
 
-    lip_color: np.ndarray  # (3,) float, mean RGB of the lips
-    area: float  # inner-lip polygon area in the source, px²
-    lip_open: float  # the source's lip gap / mouth width
-    face_size: float
+    width: float  # mouth corner to corner, px
+    eye_span: float  # outer eye corner to corner (3-D), px: the scale of a target
+    gap: float  # the source's lip gap / mouth width (:func:`~vivify.face.openness.lip_open`)
+    palette: MouthPalette
+    interior: SourceInterior | None  # the source's own inside when its mouth is open
+
+
+@dataclass
+class _Canvas:
+    """A target mouth in canvas coordinates (see the module docstring)."""
+
+    origin: np.ndarray  # (2,) frame position of x = v = 0 (the midline between the inner lips)
+    axis: np.ndarray  # (2,) unit vector of x in the frame
+    normal: np.ndarray  # (2,) unit vector of v (down the face)
+    x: np.ndarray  # (w,) float32 column positions
+    v: np.ndarray  # (h,) float32 row positions
+    upper: np.ndarray  # (w,) v of the upper inner lip per column
+    lower: np.ndarray  # (w,) v of the lower inner lip per column
+    corners: tuple[float, float]  # x of the inner mouth corners, left (< 0) and right
 
 
 def prepare_mouth(image: np.ndarray, landmarks: np.ndarray, face_size: float) -> MouthSource:
-    """Measure the source's mouth.
+    """Measure and sample the source's mouth.
 
     Args:
         image: (H, W, 3) uint8 RGB source.
@@ -35,42 +100,365 @@ def prepare_mouth(image: np.ndarray, landmarks: np.ndarray, face_size: float) ->
         face_size: the face's size in pixels.
     """
     pts = landmarks[:, :2].astype(np.float64)
-    return MouthSource(lip_color(image, pts), polygon_area(pts[list(INNER_LIPS)]),
-                       float(lip_open(landmarks)), face_size)  # fmt: skip
+    # sizes follow the mouth; a degenerate mesh (mouth corners together) falls back on the face
+    width = max(float(np.linalg.norm(pts[_CORNERS[1]] - pts[_CORNERS[0]])), 0.2 * face_size, 1.0)
+    gap = float(np.linalg.norm(pts[_MID[1]] - pts[_MID[0]])) / width  # lip_open, as measured below
+    inside, teeth = _source_inside(image, pts)
+    # reuse the source's inside only where the contour really encloses one (not lip texture)
+    interior = _unroll_interior(image, pts) if gap > _OPEN_SOURCE and inside > 0.35 else None
+    if teeth is None:
+        teeth = _drawn_teeth(image, pts)
+    palette = _palette(lip_color(image, pts), teeth)
+    return MouthSource(width, _eye_span(landmarks), gap, palette, interior)
 
 
 def paint_mouth(mouth: MouthSource, frame: np.ndarray, target: np.ndarray) -> None:
-    """Shade the mouth interior of a warped ``frame`` (H, W, 3) uint8 in place where the target
-    landmarks (478, 3) open it beyond the source's opening.
+    """Paint the inside of the mouth into a warped ``frame`` (H, W, 3) uint8, in place, where
+    the target landmarks (478, 3) open it beyond the source's opening.
 
-    Only a mouth that was (nearly) closed in the source needs it: its interior is then lip
-    texture stretched thin. An open source mouth (teeth showing) stretches plausibly itself.
+    Only pixels inside the target's inner-lip contour change (its antialiased edge included);
+    a mouth no more open than the source's (by ``_DEAD_ZONE`` of its width) leaves the frame
+    untouched.
     """
-    inner = target[list(INNER_LIPS), :2].astype(np.float64)
-    extra = polygon_area(inner) - mouth.area
-    closed = np.clip(1.0 - mouth.lip_open / 0.12, 0.0, 1.0)
-    strength = closed * np.clip(extra / (0.01 * mouth.face_size**2 + 1e-6), 0.0, 1.0)
-    if strength <= 0.02:
+    pts = np.asarray(target[:, :2], np.float64)
+    scale = _eye_span(target) / max(mouth.eye_span, 1e-6)
+    width = mouth.width * scale  # the source's mouth width at the target's size
+    gap = float(np.linalg.norm(pts[_MID[1]] - pts[_MID[0]])) / width
+    # the gap against the face's size (a smile widening the lips doesn't close it) or against
+    # the target's own mouth width (lip_open: a turned head foreshortens the width), the larger
+    corners = float(np.linalg.norm(pts[_CORNERS[1]] - pts[_CORNERS[0]]))
+    opening = max(gap, gap * width / max(corners, 1.0))
+    strength = _smooth((opening - mouth.gap - _DEAD_ZONE) / _FADE, 0.0, 1.0)
+    if strength < 0.01:  # not (noticeably) more open than the source: the warp shows it
         return
-    xs, ys = inner[:, 0], inner[:, 1]
-    bx0, by0 = int(max(xs.min() - 4, 0)), int(max(ys.min() - 4, 0))
-    bx1, by1 = int(min(xs.max() + 5, frame.shape[1])), int(min(ys.max() + 5, frame.shape[0]))
-    if bx1 <= bx0 or by1 <= by0:
+    inner = pts[list(INNER_LIPS)]
+    lo = np.maximum(np.floor(inner.min(0)).astype(int) - 1, 0)
+    hi = np.minimum(np.ceil(inner.max(0)).astype(int) + 2, [frame.shape[1], frame.shape[0]])
+    if (hi <= lo).any():
         return
-    mask = np.zeros((by1 - by0, bx1 - bx0), np.float32)
-    cv2.fillPoly(mask, [np.round(inner - [bx0, by0]).astype(np.int32)], 1.0, lineType=cv2.LINE_AA)
-    mask = cv2.GaussianBlur(mask, (0, 0), max(1.0, 0.004 * mouth.face_size))
-    # darker towards the middle of the opening, lit from above, tinted by the lips
-    yy = np.linspace(0, 1, by1 - by0, dtype=np.float32)[:, None]
-    upper, lower = inner[5, 1] - by0, inner[15, 1] - by0
-    span = max(lower - upper, 1.0)
-    depth = np.clip(1 - np.abs((np.arange(by1 - by0)[:, None] - (upper + lower) / 2) / (span / 2 + 1)), 0, 1)
-    base = 0.15 * mouth.lip_color + np.array([38.0, 12.0, 14.0])  # dark red-brown
-    cavity = base[None, None, :] * (1.0 - 0.5 * depth[..., None]) * (0.9 + 0.2 * (1 - yy[..., None]))
-    teeth_band = np.clip(1 - (np.arange(by1 - by0)[:, None] - upper) / (0.22 * span + 1), 0, 1)
-    cavity = cavity * (1 - 0.6 * teeth_band[..., None]) + 0.6 * teeth_band[..., None] * np.array(
-        [205.0, 195, 185]
+    canvas = _canvas(pts)
+    paint = _paint(mouth, canvas, width, gap, scale)
+    patch = frame[lo[1] : hi[1], lo[0] : hi[0]]
+    alpha = strength * _inner_mask(inner - lo, patch.shape[:2])
+    painted = _to_frame(paint, canvas, lo, patch.shape[:2])
+    patch[...] = _blend(patch, painted, alpha)
+
+
+def _eye_span(landmarks: np.ndarray) -> float:
+    """Outer eye corner to corner in 3-D, px: the face's size, whatever its turn."""
+    a, b = np.asarray(landmarks, np.float64)[list(_EYE_CORNERS)]
+    return float(np.linalg.norm(b - a))
+
+
+def _smooth(x: np.ndarray | float, lo: float, hi: float) -> np.ndarray | float:
+    """Smoothstep of x from lo to hi (0 below, 1 above)."""
+    t = np.clip((np.asarray(x, np.float32) - lo) / (hi - lo), 0.0, 1.0)
+    out = t * t * (3 - 2 * t)
+    return float(out) if out.ndim == 0 else out
+
+
+# --- geometry -------------------------------------------------------------------------------------
+
+
+def _frame_axes(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Origin (midline between the inner lips), x axis (the head's roll) and v axis (down)."""
+    axis = pts[_EYE_CORNERS[1]] - pts[_EYE_CORNERS[0]]
+    axis /= np.linalg.norm(axis) + 1e-9
+    normal = np.array([-axis[1], axis[0]])
+    if normal @ (pts[152] - pts[10]) < 0:  # chin below forehead, whatever the image's flips
+        normal = -normal
+    return (pts[_MID[0]] + pts[_MID[1]]) / 2, axis, normal
+
+
+def _lip_curve(xv: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """v (len(x),) of a lip contour given as (K, 2) canvas points, at the columns ``x``."""
+    order = np.argsort(xv[:, 0], kind="stable")
+    return np.interp(x, xv[order, 0], xv[order, 1]).astype(np.float32)
+
+
+def _canvas(pts: np.ndarray) -> _Canvas:
+    """The target's mouth canvas: 2 px beyond the inner-lip contour on every side."""
+    origin, axis, normal = _frame_axes(pts)
+    basis = np.stack([axis, normal], axis=1)  # (2, 2): frame offset -> (x, v)
+    upper = (pts[list(_UPPER)] - origin) @ basis
+    lower = (pts[list(_LOWER)] - origin) @ basis
+    both = np.concatenate([upper, lower])
+    x = np.arange(np.floor(both[:, 0].min()) - 2, np.ceil(both[:, 0].max()) + 3, dtype=np.float32)
+    v = np.arange(np.floor(both[:, 1].min()) - 2, np.ceil(both[:, 1].max()) + 3, dtype=np.float32)
+    up, low = _lip_curve(upper, x), _lip_curve(lower, x)
+    corners = (float(both[:, 0].min()), float(both[:, 0].max()))
+    return _Canvas(origin, axis, normal, x, v, up, np.maximum(low, up), corners)
+
+
+def _to_frame(paint: np.ndarray, canvas: _Canvas, lo: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The (h, w, 3) canvas painting resampled onto the frame patch of ``shape`` at ``lo``."""
+    shift = lo - canvas.origin
+    m = np.array(
+        [
+            [*canvas.axis, canvas.axis @ shift - canvas.x[0]],
+            [*canvas.normal, canvas.normal @ shift - canvas.v[0]],
+        ]
     )
-    alpha = (mask * strength)[..., None]
-    patch = frame[by0:by1, bx0:bx1].astype(np.float32)
-    frame[by0:by1, bx0:bx1] = np.clip(alpha * cavity + (1 - alpha) * patch, 0, 255).astype(np.uint8)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    return cv2.warpAffine(paint, m, (shape[1], shape[0]), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _inner_mask(inner: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(h, w) float32 coverage of the inner-lip polygon (patch coordinates), antialiased."""
+    mask = np.zeros(shape, np.float32)
+    cv2.fillPoly(mask, [np.round(inner * 4).astype(np.int32)], 1.0, cv2.LINE_AA, shift=2)
+    return mask
+
+
+def _blend(patch: np.ndarray, paint: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """uint8 ``patch`` (h, w, 3) covered by ``paint`` with opacity ``alpha`` (h, w)."""
+    a = alpha[..., None]
+    return np.clip(np.rint(patch + a * (paint - patch)), 0, 255).astype(np.uint8)
+
+
+# --- the source's colours and inside ---------------------------------------------------------------
+
+
+def _palette(lips: np.ndarray, teeth: np.ndarray) -> MouthPalette:
+    """The inside's colours: the lips' own red, darkened, for the cavity and the tongue."""
+    lips = lips.astype(np.float32)
+    grey = _luma(lips)
+    # more saturated and redder than the lips, in proportion to their colour: a black-and-white
+    # picture keeps a grey tongue
+    redder = grey + 1.3 * (lips - grey) + _saturation(lips) * grey * np.array([0.25, -0.1, -0.05])
+    return MouthPalette(
+        cavity=lips * np.float32(0.16),
+        rim=lips * np.float32(0.5),
+        tongue=np.clip(0.5 * redder, 0, 255).astype(np.float32),
+        teeth=teeth.astype(np.float32),
+    )
+
+
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    return rgb @ _LUMA
+
+
+def _eye_whites(image: np.ndarray, pts: np.ndarray) -> np.ndarray | None:
+    """Mean colour of the bright quarter of both eyes' whites (the iris left out), or None."""
+    samples = []
+    for eye, contour in EYE_CONTOURS.items():
+        poly = pts[list(contour)]
+        lo = np.maximum(np.floor(poly.min(0)).astype(int), 0)
+        hi = np.minimum(np.ceil(poly.max(0)).astype(int) + 1, [image.shape[1], image.shape[0]])
+        if (hi - lo < 2).any():
+            continue
+        mask = np.zeros((hi[1] - lo[1], hi[0] - lo[0]), np.uint8)
+        cv2.fillPoly(mask, [np.round(poly - lo).astype(np.int32)], 1)
+        centre = pts[_IRIS_CENTRES[eye]]
+        radius = np.linalg.norm(pts[_IRIS_CENTRES[eye] + 1 : _IRIS_CENTRES[eye] + 5] - centre, axis=1).mean()
+        cv2.circle(mask, tuple(np.round(centre - lo).astype(int)), int(np.ceil(1.05 * radius)), 0, -1)
+        samples.append(image[lo[1] : hi[1], lo[0] : hi[0]][mask > 0].astype(np.float64))
+    pixels = np.concatenate(samples) if samples else np.zeros((0, 3))
+    if len(pixels) < 12:
+        return None
+    luma = _luma(pixels)
+    return pixels[luma >= np.percentile(luma, 75)].mean(axis=0)
+
+
+def _cheek_color(image: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Colour (3,) of the lit skin of both cheeks (the bright half of discs around them)."""
+    radius = 0.25 * float(np.linalg.norm(pts[_CORNERS[1]] - pts[_CORNERS[0]]))
+    mask = np.zeros(image.shape[:2], np.uint8)
+    for centre in pts[list(_CHEEKS)]:
+        cv2.circle(mask, tuple(np.round(centre).astype(int)), max(int(radius), 1), 1, -1)
+    pixels = image[mask > 0].astype(np.float64)
+    if len(pixels) == 0:
+        return np.mean([lid_color(image, pts, ring) for _, ring in LID_SKIN.values()], axis=0)
+    luma = _luma(pixels)
+    return pixels[luma >= np.median(luma)].mean(axis=0)
+
+
+def _drawn_teeth(image: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Tooth colour (3,) for a source that shows none: its eye whites, a little warmer, kept
+    near its skin's brightness (a dim painting gets dim teeth, a bright photo bright ones)."""
+    skin = _cheek_color(image, pts)
+    whites = _eye_whites(image, pts)
+    base = whites if whites is not None else 0.5 * skin + 0.5 * _luma(skin)  # skin, paled
+    # the eye whites' tint softened, warmed by the skin's (none in a black-and-white picture)
+    base = 0.7 * base + 0.3 * _luma(base) + 0.2 * (skin - _luma(skin))
+    luma = _luma(base)
+    target = np.clip(luma, 0.8 * _luma(skin), 1.0 * _luma(skin))  # no brighter than lit skin
+    return np.clip(base * target / max(luma, 1.0), 0, 255)
+
+
+def _saturation(rgb: np.ndarray) -> np.ndarray:
+    return (rgb.max(-1) - rgb.min(-1)) / (rgb.max(-1) + 1.0)
+
+
+def _source_inside(image: np.ndarray, pts: np.ndarray) -> tuple[float, np.ndarray | None]:
+    """What the source shows between its inner lips: the fraction that is really inside a
+    mouth (dark, or teeth: bright and paler than the lips) rather than lip, and the mean colour
+    (3,) of its teeth (None where it shows hardly any)."""
+    poly = pts[list(INNER_LIPS)]
+    lo = np.maximum(np.floor(poly.min(0)).astype(int), 0)
+    hi = np.minimum(np.ceil(poly.max(0)).astype(int) + 1, [image.shape[1], image.shape[0]])
+    if (hi - lo < 2).any():
+        return 0.0, None
+    mask = np.zeros((hi[1] - lo[1], hi[0] - lo[0]), np.uint8)
+    cv2.fillPoly(mask, [np.round(poly - lo).astype(np.int32)], 1)
+    pixels = image[lo[1] : hi[1], lo[0] : hi[0]][mask > 0].astype(np.float64)
+    if len(pixels) < 20:
+        return 0.0, None
+    lips = lip_color(image, pts)
+    luma = _luma(pixels)
+    dark = luma < 0.6 * _luma(lips)
+    teeth = (luma > 0.8 * _luma(lips)) & (_saturation(pixels) < 0.6 * _saturation(lips))
+    inside = float((dark | teeth).mean())
+    if teeth.mean() <= 0.1:
+        return inside, None
+    lit = pixels[teeth & (luma >= np.median(luma[teeth]))]  # the lit teeth, not their shaded edges
+    return inside, lit.mean(axis=0)
+
+
+def _unroll_interior(image: np.ndarray, pts: np.ndarray) -> SourceInterior:
+    """The source's inside (teeth, cavity) resampled row by row below its upper inner lip."""
+    canvas = _canvas(pts)
+    gap = canvas.lower - canvas.upper
+    rows = np.arange(int(np.ceil(gap.max())) + 1, dtype=np.float32)
+    # frame position of (x, upper(x) + d): origin + x axis + (upper + d) normal
+    along = canvas.x[None, :, None] * canvas.axis.astype(np.float32)
+    down = (canvas.upper[None, :] + rows[:, None])[..., None] * canvas.normal.astype(np.float32)
+    pos = canvas.origin.astype(np.float32) + along + down  # (h, w, 2)
+    texture = cv2.remap(image, pos[..., 0], pos[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    return SourceInterior(texture.astype(np.float32), float(canvas.x[0]), gap)
+
+
+# --- painting -------------------------------------------------------------------------------------
+
+
+def _paint(mouth: MouthSource, canvas: _Canvas, width: float, gap: float, scale: float) -> np.ndarray:
+    """The inside of the target mouth, (h, w, 3) float32 on its canvas.
+
+    Args:
+        width: the mouth's width at the target's scale, px (teeth keep their size as the lips
+            stretch).
+        gap: the target's lip gap / ``width``.
+        scale: target size / source size.
+    """
+    pal = mouth.palette
+    d = canvas.v[:, None] - canvas.upper[None, :]  # (h, w) px below the upper lip
+    e = canvas.lower[None, :] - canvas.v[:, None]  # px above the lower lip
+    local_gap = canvas.lower - canvas.upper  # (w,)
+    # teeth and tongue sit on the jaws, not in the lips: where a lip bends in towards the
+    # corners (an 'o'), it covers them by as much as it bends
+    drop = np.maximum(canvas.upper - np.interp(0.0, canvas.x, canvas.upper), 0)
+    rise = np.maximum(np.interp(0.0, canvas.x, canvas.lower) - canvas.lower, 0)
+    x = _frontal_x(canvas)
+    out = _cavity(pal, canvas, d, e, width)
+    cover, shade = _tongue(x, e, width, gap * width, _smooth(gap, 0.2, 0.45), local_gap - rise)
+    out += cover[..., None] * (pal.tongue * shade[..., None] - out)
+    reach = np.minimum(0.045 * width * _smooth(gap, 0.22, 0.5) - rise, 0.35 * local_gap)
+    cover, shade = _teeth(x, e, width, _LOWER_TEETH, reach)
+    out += cover[..., None] * (_tooth_color(pal, 0.9 * shade) - out)
+    if mouth.interior is None:
+        reach = np.minimum(0.09 * width * _smooth(gap, 0.0, 0.22) - drop, 0.6 * local_gap)
+        cover, shade = _teeth(x, d, width, _UPPER_TEETH, reach)
+        out += cover[..., None] * (_tooth_color(pal, shade) - out)
+    out *= (1.0 - 0.55 * np.exp(-np.maximum(d, 0) / (0.03 * width)))[..., None]  # the upper lip's shadow
+    if mouth.interior is not None:
+        out = _attach_interior(mouth.interior, out, canvas.x, d, scale)
+    return out
+
+
+def _tooth_color(pal: MouthPalette, shade: np.ndarray) -> np.ndarray:
+    """(h, w, 3) teeth lit by ``shade`` (h, w): in shadow they take the mouth's warm dark, not grey."""
+    s = shade[..., None]
+    return s * pal.teeth + (1 - s) * (0.5 * pal.rim)
+
+
+def _frontal_x(canvas: _Canvas) -> np.ndarray:
+    """Column positions (w,) as if the face were frontal: a turned head foreshortens the far
+    half of the mouth, which the midline-to-corner distances tell (a smile widening both
+    halves alike leaves them as they are: teeth do not stretch)."""
+    left, right = -canvas.corners[0], canvas.corners[1]
+    mean = max((left + right) / 2, 1.0)
+    factor = np.clip(mean / np.maximum([left, right], 1.0), 0.4, 2.5)
+    return canvas.x * np.where(canvas.x < 0, factor[0], factor[1]).astype(np.float32)
+
+
+def _cavity(pal: MouthPalette, canvas: _Canvas, d: np.ndarray, e: np.ndarray, width: float) -> np.ndarray:
+    """The dark inside (h, w, 3): the lips' inner rim next to their edge, deep and dark in the
+    middle and at the back, a little light reaching its lower half from the front."""
+    rim = np.exp(-np.maximum(np.minimum(d, e), 0) / (0.03 * width))
+    half = max((canvas.corners[1] - canvas.corners[0]) / 2, 1.0)
+    centre = canvas.corners[0] + half
+    side = ((canvas.x - centre) / half) ** 2  # 0 in the middle, 1 at the corners
+    rim = np.maximum(rim, 0.5 * side[None, :])  # the corners are shallow
+    t = np.clip(d / np.maximum(d + e, 1.0), 0, 1)
+    light = 0.75 + 0.5 * t  # more light on the floor than under the palate
+    depth = rim[..., None] * (pal.rim - pal.cavity) + pal.cavity
+    return depth * light[..., None]
+
+
+def _tooth_columns(x: np.ndarray, width: float, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column (w,): the visible length factor of the tooth it falls on (0 past the last
+    tooth) and its brightness (the arch turning away, each tooth's roundness, the gaps)."""
+    px = np.abs(x) / width
+    k = np.searchsorted(bounds, px)
+    inside = k < len(bounds)
+    k = np.minimum(k, len(bounds) - 1)
+    left = np.where(k > 0, bounds[k - 1], 0.0)
+    span = bounds[k] - left
+    f = np.clip((px - left) / span, 0, 1)  # 0..1 across the tooth, midline side first
+    edge = np.abs(2 * f - 1)  # 0 mid-tooth, 1 at its sides
+    length = _TOOTH_LENGTH[k] * (1 - np.where(k == 2, 0.3 * edge**1.5, 0.12 * edge**4))
+    # the gap between two teeth: a soft line at most about a pixel wide, fainter on small teeth
+    tooth_px = span * width
+    to_gap = np.minimum(f, 1 - f) * tooth_px
+    depth = 0.25 * _smooth(tooth_px, 3.0, 8.0)
+    line = 1 - depth * np.exp(-((to_gap / max(0.5, 0.004 * width)) ** 2))
+    shade = (1 - 0.75 * (px / bounds[-1]) ** 2) * (0.9 + 0.1 * np.sin(np.pi * f)) * line
+    fade = np.clip((bounds[-1] - px) * width + 0.5, 0, 1)
+    return (length * fade * inside).astype(np.float32), shade.astype(np.float32)
+
+
+def _teeth(x: np.ndarray, depth: np.ndarray, width: float, bounds: np.ndarray, reach: np.ndarray):
+    """Coverage and shade (h, w) of a row of teeth standing out of a lip.
+
+    Args:
+        x: (w,) frontal column positions, px from the midline.
+        depth: (h, w) distance from that lip, px.
+        bounds: the teeth's cumulative half-widths, mouth widths.
+        reach: (w,) how far the longest tooth may show in each column, px.
+    """
+    if reach.max() < 0.05:
+        zero = np.zeros_like(depth)
+        return zero, zero
+    length, shade = _tooth_columns(x, width, bounds)
+    length = length * np.maximum(reach, 0)
+    cover = np.clip(length[None, :] - depth + 0.5, 0, 1) * (length[None, :] > 0)
+    edge = 1 - 0.12 * np.clip(1 - (length[None, :] - depth) / (0.3 * length[None, :] + 1e-3), 0, 1)
+    return cover, shade[None, :] * edge
+
+
+def _tongue(x: np.ndarray, e: np.ndarray, width: float, gap_px: float, amount: float, room: np.ndarray):
+    """Coverage and shade (h, w) of the tongue: a rounded shape rising from the floor of a wide
+    open mouth (``gap_px`` at the midline, ``room`` (w,) px of it per column), lit on its top."""
+    if amount <= 0:
+        zero = np.zeros_like(e)
+        return zero, zero
+    half = 0.3 * width
+    dome = np.sqrt(np.clip(1 - (x / half) ** 2, 0, 1))
+    top = amount * np.clip(np.minimum(0.4 * gap_px * dome, 0.45 * room), 0, None)  # (w,)
+    cover = np.clip((top[None, :] - e) / 1.5 + 0.5, 0, 1) * (top[None, :] > 0)
+    shade = 0.55 + 0.45 * np.clip(e / (top[None, :] + 1e-3), 0, 1) * dome[None, :]
+    return cover.astype(np.float32), shade.astype(np.float32)
+
+
+def _attach_interior(interior: SourceInterior, out: np.ndarray, x: np.ndarray, d: np.ndarray,
+                     scale: float) -> np.ndarray:  # fmt: skip
+    """The source's own inside laid under the target's upper lip at the source's size (teeth
+    stay attached and unstretched); the painted inside shows below it."""
+    xs = x / scale - interior.x0  # (w,) texture column
+    ds = d / scale  # (h, w) texture row
+    map_x = np.broadcast_to(xs[None, :], d.shape).astype(np.float32)
+    texture = cv2.remap(interior.texture, map_x, ds.astype(np.float32), cv2.INTER_LINEAR,
+                        borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+    gap = np.interp(xs, np.arange(len(interior.gap)), interior.gap).astype(np.float32)
+    keep = np.clip((0.95 * gap[None, :] - ds) / (0.15 * gap[None, :] + 1.0), 0, 1)
+    return out + keep[..., None] * (texture - out)

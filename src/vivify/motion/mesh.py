@@ -15,7 +15,13 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from vivify.face import landmarks as L
-from vivify.face.geometry import canonical_face, similarity_fit, to_right_handed
+from vivify.face.geometry import (
+    canonical_face,
+    euler_to_rotation,
+    rotation_to_euler,
+    similarity_fit,
+    to_right_handed,
+)
 
 Region = Literal["all", "exp", "pose", "lips", "eyes"]
 
@@ -195,20 +201,26 @@ def keep_closed_shapes_valid(shape: np.ndarray, source_shape: np.ndarray) -> np.
 
 
 def close_irises(target: np.ndarray, source: np.ndarray) -> np.ndarray:
-    """Pull each iris towards its lids' mid-line as far as the lids close (image landmarks).
+    """The iris points as the mesh warp moves them (image landmarks).
 
-    A mesh warp that moves the lids but not the iris points folds the eye opening around them
-    and the eye still reads as open; squashing the iris in proportion to the lid gap (across the
-    eye's corner-to-corner axis) folds the opening shut instead.
+    The iris points are mesh vertices, and a rim point hidden under a lid shares triangles with
+    the lid's skin (on a turned head, with points as far as the brow or the face's outline):
+    moving it drags that skin along, and a lid closing past it folds the mesh. The lid painter
+    (:mod:`vivify.backends.mesh_lids`) draws the iris where the target puts it, so the warp need
+    not move it: each rim point stays where the eye carries it (its place in the source, moved
+    with the eye's corners), drawn towards the iris centre as far as the lids close. Only the
+    centre keeps the target's place, for the painter to read; the rim around it keeps the skin
+    still.
 
     Args:
         target: (478, 2+) landmarks to render (image convention).
         source: (478, 2+) the source's landmarks (its rest opening of each eye).
 
     Returns:
-        (478, 3 or 2) float32 copy of ``target`` with the iris points moved.
+        (478, 3 or 2) float32 copy of ``target`` with the iris rims moved.
     """
     out = np.array(target, dtype=np.float32)
+    corners = {"right": L.RIGHT_EYE_CORNERS, "left": L.LEFT_EYE_CORNERS}
     for eye, pairs in _EYE_PAIRS.items():
         upper, lower = (np.array(ix) for ix in zip(*pairs, strict=True))
         a, b = out[pairs[0][0], :2], out[pairs[-1][0], :2]
@@ -216,13 +228,16 @@ def close_irises(target: np.ndarray, source: np.ndarray) -> np.ndarray:
         normal = np.array([-axis[1], axis[0]])
         gap = float(np.mean((out[lower, :2] - out[upper, :2]) @ normal))
         rest = float(np.mean((source[lower, :2] - source[upper, :2]) @ normal))
-        if abs(rest) < 1e-6 or gap / rest >= 1.0:
+        k = 1.0 if abs(rest) < 1e-6 else float(np.clip(gap / rest, 0.0, 1.0))
+        # the similarity taking the source's eye corners onto the target's, as complex numbers
+        (s0, s1), (t0, t1) = ([complex(*p[i, :2]) for i in corners[eye]] for p in (source, out))
+        if s1 == s0:
             continue
-        k = max(gap / rest, 0.0)
-        mid = float(np.mean((out[upper, :2] + out[lower, :2]) / 2 @ normal))
-        iris = out[_IRIS[eye], :2]
-        offset = iris @ normal - mid
-        out[_IRIS[eye], :2] = iris - np.outer((1 - k) * offset, normal)
+        rim = _IRIS[eye][1:]
+        z = (source[rim, 0] + 1j * source[rim, 1] - s0) / (s1 - s0) * (t1 - t0) + t0
+        centre = out[_IRIS[eye][0], :2].astype(np.float64)
+        carried = np.stack([z.real, z.imag], axis=1)
+        out[rim, :2] = centre + k * (carried - centre)
     return out
 
 
@@ -286,3 +301,76 @@ def transfer(
     turn = Rotation.from_matrix(pose_d.rotation @ pose_s.rotation.T).as_rotvec() * multiplier
     return compose(FacePose(pose_s.scale, Rotation.from_rotvec(turn).as_matrix() @ pose_s.rotation,
                             pose_s.translation), shape)  # fmt: skip
+
+
+def limit_travel(
+    target: np.ndarray, source: np.ndarray, reach: float = 0.3, growth: float = 0.15
+) -> np.ndarray:
+    """Soften how far and how much larger a target face may move from the source's place.
+
+    A picture can follow a driver's head across the frame only by dragging its background with
+    it; the travel (in the source face's canonical units, 1 = outer-eye-corner distance) is
+    compressed smoothly towards ``reach`` and the scale change towards ``1 ± growth``, about the
+    face's centre. Turns and expressions are kept as they are.
+
+    Args:
+        target: (478, 3) landmarks to render (image convention).
+        source: (478, 3) the source's landmarks.
+
+    Returns:
+        (478, 3) float32; ``target`` itself (as float32) when it has not moved.
+    """
+    out = np.array(target, dtype=np.float32)
+    pose_s, _ = decompose(source)
+    pose_t, _ = decompose(target)
+    travel = (pose_t.translation - pose_s.translation)[:2] / pose_s.scale
+    distance = float(np.linalg.norm(travel))
+    ratio = pose_t.scale / pose_s.scale
+    kept_ratio = float(np.exp(growth * np.tanh(np.log(ratio) / growth)))
+    kept = reach * np.tanh(distance / reach) / distance if distance > 1e-9 else 1.0
+    if kept == 1.0 and kept_ratio == ratio:
+        return out
+    center = out[:, :2].mean(axis=0)
+    back = (1 - kept) * travel * pose_s.scale * np.array([1.0, -1.0])  # image y points down
+    out[:, :2] = center - back + (kept_ratio / ratio) * (out[:, :2] - center)
+    out[:, 2] *= kept_ratio / ratio
+    return out
+
+
+def adjust_turn(
+    target: np.ndarray,
+    source: np.ndarray,
+    reach: float = 10.0,
+    frontal: float = 25.0,
+    pitch_gain: float = 1.0,
+) -> np.ndarray:
+    """Soften a turn that would show the side of the face a turned source hides; scale nods.
+
+    A picture of a head turned by ``yaw`` degrees holds its far cheek squeezed against the
+    silhouette; turning it back towards the camera can only stretch those few pixels into
+    streaks. The part of a yaw change that turns the head towards (and past) frontal is
+    compressed smoothly towards ``reach + max(0, frontal - |source yaw|)`` degrees: a frontal
+    source turns freely, a three-quarter view by about ``reach`` degrees at most. A turn away
+    from the camera, which only hides more, is kept. The pitch change from the source is
+    multiplied by ``pitch_gain``.
+
+    Args:
+        target: (478, 3) landmarks to render (image convention).
+        source: (478, 3) the source's landmarks.
+
+    Returns:
+        (478, 3) float32; ``target`` itself (as float32) when nothing changes.
+    """
+    pose_s, _ = decompose(source)
+    pose_t, shape_t = decompose(target)
+    yaw_s, pitch_s, _ = rotation_to_euler(pose_s.rotation)
+    yaw_t, pitch_t, roll_t = rotation_to_euler(pose_t.rotation)
+    change = yaw_t - yaw_s
+    reveals = yaw_s != 0 and change * yaw_s < 0  # turning towards (or past) frontal
+    if not reveals and pitch_gain == 1.0:
+        return np.array(target, dtype=np.float32)
+    if reveals:
+        limit = reach + max(0.0, frontal - abs(yaw_s))
+        yaw_t = yaw_s - np.sign(yaw_s) * limit * np.tanh(abs(change) / limit)
+    rotation = euler_to_rotation(yaw_t, pitch_s + pitch_gain * (pitch_t - pitch_s), roll_t)
+    return compose(FacePose(pose_t.scale, rotation, pose_t.translation), shape_t)

@@ -128,25 +128,26 @@ def _inside(points: np.ndarray, up: np.ndarray, low: np.ndarray, margin: float) 
 
 
 def _gaze(out: np.ndarray, shape: np.ndarray, gaze_x: float, gaze_y: float) -> None:
-    """Shift both irises within their eyes: visible iris points must stay inside the lid opening.
+    """Shift both irises within their eyes: each iris centre must stay well inside the lid opening.
 
-    A 2-D warp cannot hide an iris under the lids, so a visible iris point crossing a lid would
-    fold the mesh; the shift is shortened (by the same factor for both eyes, so they stay
-    parallel) until none does.
+    The mesh backend paints the iris (:mod:`vivify.backends.mesh_lids`): the lids clip it and the
+    warp carries only its centre, so the rim may pass under a lid as a real iris does, but a centre
+    near a lid would leave next to nothing of the iris to see. The shift is shortened (by the same
+    factor for both eyes, so they stay parallel) until both centres keep a fifth of the opening
+    (its width, its gap) to its edges.
     """
+    margin = 0.2
     shifts, fits = [], []
     for eye in (_RIGHT_EYE, _LEFT_EYE):
         outer, inner, _, _, iris = eye
         up, low = _lid_curves(shape, eye)
-        points = shape[list(iris)]
+        centre = shape[list(iris[:1])]
         width = abs(shape[inner, 0] - shape[outer, 0])
-        x = points[0, 0]
+        x = centre[0, 0]
         gap = max(np.interp(x, up[:, 0], up[:, 1]) - np.interp(x, low[:, 0], low[:, 1]), 0.0)
         shift = np.array([_GAZE_X * width * gaze_x / 30, _GAZE_Y * gap * gaze_y / 63])
-        visible = points[_inside(points, up, low, 0.05), :2]
-        fits.append(
-            next(s for s in np.linspace(1.0, 0.0, 21) if _inside(visible + s * shift, up, low, 0.05).all())
-        )
+        steps = np.linspace(1.0, 0.0, 21)
+        fits.append(next((s for s in steps if _inside(centre[:, :2] + s * shift, up, low, margin)[0]), 0.0))
         shifts.append(shift)
     for eye, shift in zip((_RIGHT_EYE, _LEFT_EYE), shifts, strict=True):
         out[list(eye[4]), :2] += min(fits) * shift
