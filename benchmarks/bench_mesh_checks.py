@@ -154,7 +154,7 @@ def print_summary(runs: list[PairRun], title: str) -> None:
         f"Limits: seam <= {rc.SEAM_MAX_RATIO} (seam local: the worst {rc.SEAM_TILE}-px stretch of the "
         f"boundary, no limit set); unexplained = 0 (tolerance {rc.STREAK_TOLERANCE:.0f} grey); "
         f"darkness >= {rc.MOUTH_MIN_DARKNESS}, std > {rc.MOUTH_MIN_STD}; lid colour within the source's "
-        f"2-98 % range; iris fraction <= {rc.IRIS_MAX_FRACTION}. wall s: render + checks.",
+        f"2-98 % range; iris fraction <= {rc.IRIS_MAX_FRACTION} (and at least {rc.IRIS_STRAY_PIXELS} px allowed). wall s: render + checks.",
     )
 
 
@@ -269,7 +269,8 @@ def _eye_row(checks: list[rc.ClosedEyeCheck]) -> list[str]:
     if not checks:
         return ["0", "-", "-", "-"]
     in_range = fmt(float(np.mean([c.colour_in_range for c in checks])), 2)
-    passed = sum(c.colour_in_range and c.iris_fraction <= rc.IRIS_MAX_FRACTION for c in checks)
+    allowed = [max(rc.IRIS_MAX_FRACTION * c.region_pixels, rc.IRIS_STRAY_PIXELS) for c in checks]
+    passed = sum(c.colour_in_range and c.iris_pixels <= a for c, a in zip(checks, allowed, strict=True))
     fractions = _percentiles([c.iris_fraction for c in checks], (0, 50, 100), 3)
     return [str(len(checks)), f"{passed}/{len(checks)}", in_range, fractions]
 

@@ -47,6 +47,7 @@ EYE_CLOSED_RATIO = 0.1  # eye_open_ratios below which an eye counts as closed
 # up, 18/41) and for 46 % of the open ones.
 IRIS_DISTANCE = 40.0  # RGB distance to the source's iris colour that counts as iris-coloured
 IRIS_MAX_FRACTION = 0.01  # of the lid region: a few stray pixels are noise, a visible iris is more
+IRIS_STRAY_PIXELS = 2  # ... and never fewer than this many (1 % of a narrow eye's 94 px is one)
 LASH_BAND = 0.1  # half-width of the lash line left out of the lid region, times the eye's width
 EYES = ("right", "left")  # image-left eye first, as in :func:`~vivify.face.openness.eye_open_ratios`
 _IRIS = {"right": L.RIGHT_IRIS, "left": L.LEFT_IRIS}
@@ -411,6 +412,8 @@ class EyeReference:
     lid: np.ndarray
     iris: np.ndarray
     open_ratio: float
+    iris_samples: np.ndarray  # (N, 3) colours inside the iris circle (at most 256)
+    skin_samples: np.ndarray  # (M, 3) colours of the skin above the eye, lashes left out (<= 256)
 
 
 @dataclass(frozen=True)
@@ -448,7 +451,8 @@ class ClosedEyeCheck:
 
     @property
     def passed(self) -> bool:
-        return not self.applies or (self.colour_in_range and self.iris_fraction <= IRIS_MAX_FRACTION)
+        allowed = max(IRIS_MAX_FRACTION * self.region_pixels, IRIS_STRAY_PIXELS)
+        return not self.applies or (self.colour_in_range and self.iris_pixels <= allowed)
 
 
 def _corners(pts: np.ndarray, eye: str) -> tuple[complex, complex]:
@@ -457,11 +461,27 @@ def _corners(pts: np.ndarray, eye: str) -> tuple[complex, complex]:
     return complex(outer[0], outer[1]), complex(inner[0], inner[1])
 
 
-def _lid_band(pts: np.ndarray, eye: str) -> np.ndarray:
-    """(N, 2) polygon of the upper-lid skin: the middle half of the band between the lid points
-    and the ring above them (the lashes, the crease's shadow and the brow left out)."""
+def _lid_band(pts: np.ndarray, eye: str, span: tuple[float, float] = (0.25, 0.75)) -> np.ndarray:
+    """(N, 2) polygon of the upper-lid skin: by default the middle half of the band between the
+    lid points and the ring above them (the lashes, the crease's shadow and the brow left out)."""
     lid, ring = (pts[list(idx)] for idx in LID_SKIN[eye])
-    return np.concatenate([lid + 0.25 * (ring - lid), (lid + 0.75 * (ring - lid))[::-1]])
+    return np.concatenate([lid + span[0] * (ring - lid), (lid + span[1] * (ring - lid))[::-1]])
+
+
+def _sample(colours: np.ndarray, n: int = 256) -> np.ndarray:
+    """At most ``n`` of the (K, 3) colours, evenly spread over them."""
+    return (
+        colours[np.linspace(0, len(colours) - 1, min(n, len(colours))).astype(int)]
+        if len(colours)
+        else colours
+    )
+
+
+def _nearest(pixels: np.ndarray, samples: np.ndarray) -> np.ndarray:
+    """(K,) distance of each (K, 3) pixel to its nearest sample (inf without samples)."""
+    if not len(samples):
+        return np.full(len(pixels), np.inf)
+    return np.sqrt(((pixels[:, None, :] - samples[None, :, :]) ** 2).sum(axis=2).min(axis=1))
 
 
 def _iris_mask(pts: np.ndarray, eye: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -497,7 +517,9 @@ def eye_references(source: np.ndarray, landmarks: np.ndarray) -> tuple[EyeRefere
         low, high = np.percentile(skin, [2, 98], axis=0)
         opening = np.stack([u.real, u.imag], axis=1)
         lid = np.median(skin, axis=0)
-        refs.append(EyeReference(eye, opening, low, high, lid, colour, float(ratios[k])))
+        above = source[_polygon(_lid_band(pts, eye, (0.15, 1.0)), source.shape)].astype(np.float64)
+        refs.append(EyeReference(eye, opening, low, high, lid, colour, float(ratios[k]),
+                                 _sample(iris), _sample(above if len(above) else skin)))  # fmt: skip
     return refs[0], refs[1]
 
 
@@ -561,6 +583,11 @@ def closed_eye_check(
     in_range = bool(((mean >= reference.lid_low) & (mean <= reference.lid_high)).all())
     to_iris = np.linalg.norm(pixels - reference.iris, axis=1)  # NaN (no iris in the source): none
     iris = (to_iris <= IRIS_DISTANCE) & (to_iris < np.linalg.norm(pixels - reference.lid, axis=1))
+    if iris.any():  # and nearer some iris colour than any colour of the skin above the eye
+        candidates = pixels[iris]
+        iris[iris] = _nearest(candidates, reference.iris_samples) < _nearest(
+            candidates, reference.skin_samples
+        )
     colour = (float(mean[0]), float(mean[1]), float(mean[2]))
     count = int(iris.sum())
     return ClosedEyeCheck(reference.eye, ratio, reference.open_ratio, colour, in_range, len(pixels), count)

@@ -35,6 +35,7 @@ _UPPER_SHARE = 0.75  # of the lid gap a shutting upper lid covers (the lower lid
 _SKIN = (0.25, 0.75)
 _BARE_DESCENT = 0.2  # how far (eye widths) a lid comes down before its skin is bare of lashes
 _CREASE = 0.25  # the closed lid's fold: the open lid's line raised by this share of the band
+_SHUT_REACH = 0.04  # eye widths above the open lid's line over which a shut lid's skin fades in
 _LASH_THICKNESS = 0.035  # the closed lid's lash line mid-lid, eye widths
 _FADE = 0.4  # share of each band, from its outer edge, over which the painting fades in
 _FULL_CLOSURE = 0.05  # closure (share of the source's lid gap) at which the painting is full
@@ -539,6 +540,10 @@ def _render(
     if closure > 0.25:  # the lashes give way to the bare lid where the lid has come down
         lid = src.bare_lid.at(u, (v - brow_t) / np.maximum(upper_t - brow_t, 1e-3))
         skin_up += bare[..., None] * (lid - skin_up)
+        # a shut lid is a lit surface over the whole opening the eye had: up to the open lid's
+        # line its skin is the bare lid's lower part, not the shadowed fold stretched down
+        cover = _smoothstep((closure - 0.25) / 0.35) * _smoothstep((v - upper_s + _SHUT_REACH) / _SHUT_REACH)
+        skin_up += cover[..., None] * (src.bare_lid.at(u, np.full_like(v, 0.85)) - skin_up)
     # the eyeball stays in the eye, the iris sits at the target's centre, a lowered lid shades both
     ball = src.eyeball.at(u, v)
     disc = src.iris.at(u - iris[0], v - iris[1])
@@ -555,7 +560,9 @@ def _render(
     if closure > 0:
         colour = _crease(colour, v - (upper_s - _CREASE * (upper_s - brow_s)), crease)
         colour = _lash_line(colour, src.lash, below_lid, taper, closure, width)
-    fade_up = np.clip((v - brow_t) / np.maximum(_FADE * (upper_t - brow_t), 1e-6), 0.0, 1.0)
+    # fully painted from above where the open lid's line was (a lowered brow shortens the band)
+    span_up = np.minimum(_FADE * (upper_t - brow_t), 0.7 * (upper_s - brow_t))
+    fade_up = np.clip((v - brow_t) / np.maximum(span_up, 1e-6), 0.0, 1.0)
     fade_down = np.clip((below_t - v) / np.maximum(_FADE * (below_t - lower_t), 1e-6), 0.0, 1.0)
     return colour, _smoothstep(fade_up * fade_down * fade_u)
 

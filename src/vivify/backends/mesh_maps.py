@@ -89,6 +89,18 @@ def _fill_holes(ids: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> None:
         map_x[holes], map_y[holes] = map_x.ravel()[nearest], map_y.ravel()[nearest]
 
 
+def _drop_specks(disp: np.ndarray, jump: float = 2.0) -> np.ndarray:
+    """The coarse displacement (sh, sw) with lone outliers replaced by their 3x3 median.
+
+    Where a sliver of a folded triangle crosses the coarse grid it claims single grid points
+    that sample the source far from their neighbours (skin dotted into hair). A smooth field
+    equals its median up to ``jump`` pixels; an edge of real motion is kept by the median too.
+    """
+    disp = disp.astype(np.float32)
+    median = cv2.medianBlur(disp, 3)
+    return np.where(np.abs(disp - median) > jump, median, disp)
+
+
 def _smooth_outside(
     map_x: np.ndarray, map_y: np.ndarray, outline: np.ndarray, face_size: float, settings: MapSettings
 ) -> None:
@@ -147,6 +159,7 @@ def warp_maps(
     map_x = a[..., 0, 0] * gx + a[..., 0, 1] * gy + a[..., 0, 2] - gx  # displacement
     map_y = a[..., 1, 0] * gx + a[..., 1, 1] * gy + a[..., 1, 2] - gy
     _fill_holes(ids, map_x, map_y)
+    map_x, map_y = _drop_specks(map_x), _drop_specks(map_y)
     if settings.smooth_outside > 0:
         face = dst[: L.N_LANDMARKS].astype(np.float32)
         silhouette = face[cv2.convexHull(face, returnPoints=False)[:, 0]].astype(np.float64)
