@@ -154,7 +154,7 @@ def print_summary(runs: list[PairRun], title: str) -> None:
         f"Limits: seam <= {rc.SEAM_MAX_RATIO} (seam local: the worst {rc.SEAM_TILE}-px stretch of the "
         f"boundary, no limit set); unexplained = 0 (tolerance {rc.STREAK_TOLERANCE:.0f} grey); "
         f"darkness >= {rc.MOUTH_MIN_DARKNESS}, std > {rc.MOUTH_MIN_STD}; lid colour within the source's "
-        f"2-98 % range; iris fraction <= {rc.IRIS_MAX_FRACTION} (and at least {rc.IRIS_STRAY_PIXELS} px allowed). wall s: render + checks.",
+        f"2-98 % range; iris fraction <= {rc.IRIS_MAX_FRACTION}. wall s: render + checks.",
     )
 
 

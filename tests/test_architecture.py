@@ -15,7 +15,7 @@ LAYERS = [
     {"pipeline"},
     {"backends", "export"},
     {"weights", "runtime"},
-    {"motion", "nn", "face", "io", "metrics"},
+    {"motion", "nn", "face", "io", "metrics", "render_checks"},
     {"watermark"},
     {"errors", "lazy"},
 ]

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from vivify import render_checks as rc
-from vivify.backends.mesh_shading import _OUTER_LIPS, EYE_CONTOURS, INNER_LIPS
 from vivify.face.geometry import canonical_face
+from vivify.face.landmarks import EYE_CONTOURS, INNER_LIPS, OUTER_LIPS
 
 SIZE = 256
 SKIN = (200, 150, 130)
@@ -138,7 +138,7 @@ def _open_mouth() -> np.ndarray:
 
 def _mouth_frame(face: np.ndarray, inside_luma: float, inside_std: float) -> np.ndarray:
     frame = np.full((SIZE, SIZE, 3), SKIN, np.uint8)
-    _fill(frame, face[list(_OUTER_LIPS)], (170, 90, 90))
+    _fill(frame, face[list(OUTER_LIPS)], (170, 90, 90))
     cavity = np.zeros((SIZE, SIZE), np.uint8)
     _fill(cavity, face[list(INNER_LIPS)], 1)
     rng = np.random.default_rng(1)

@@ -1,21 +1,25 @@
-"""Landmark sets and colour samples shared by the mesh backend's painters (mouth, lids)."""
+"""Landmark sets (from :mod:`vivify.face.landmarks`) and colour samples shared by the mesh backend's
+painters (mouth, lids)."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-# per eye: the upper-lid points and the skin ring above them (between the lid and the brow)
-LID_SKIN = {
-    "right": ((246, 161, 160, 159, 158, 157, 173), (113, 225, 224, 223, 222, 221, 189)),
-    "left": ((466, 388, 387, 386, 385, 384, 398), (342, 445, 444, 443, 442, 441, 413)),
-}
-EYE_CONTOURS = {  # corner, upper lid, corner, lower lid (reversed), as a closed polygon
-    "right": (33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7),
-    "left": (263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249),
-}
-INNER_LIPS = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95)
-_OUTER_LIPS = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146)
+from vivify.face.landmarks import EYE_CONTOURS, INNER_LIPS, LID_SKIN, OUTER_LIPS
+
+__all__ = [
+    "EYE_CONTOURS",
+    "INNER_LIPS",
+    "LID_SKIN",
+    "OUTER_LIPS",
+    "_OUTER_LIPS",
+    "lid_color",
+    "lip_color",
+    "polygon_area",
+]
+
+_OUTER_LIPS = OUTER_LIPS  # the name the mesh backend's painters use
 
 
 def lid_color(image: np.ndarray, pts: np.ndarray, ring: tuple[int, ...]) -> np.ndarray:

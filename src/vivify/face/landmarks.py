@@ -14,10 +14,21 @@ LEFT_EYE_CORNERS = (263, 362)
 LEFT_EYE_LIDS = ((387, 373), (386, 374), (385, 380))
 RIGHT_IRIS = tuple(range(468, 473))  # centre first
 LEFT_IRIS = tuple(range(473, 478))
+# per eye: the upper-lid points and the skin ring above them (between the lid and the brow)
+LID_SKIN = {
+    "right": ((246, 161, 160, 159, 158, 157, 173), (113, 225, 224, 223, 222, 221, 189)),
+    "left": ((466, 388, 387, 386, 385, 384, 398), (342, 445, 444, 443, 442, 441, 413)),
+}
+EYE_CONTOURS = {  # corner, upper lid, corner, lower lid (reversed), as a closed polygon
+    "right": (33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7),
+    "left": (263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249),
+}
 
 # Mouth: outer corners and the inner-lip midline pair (upper, lower).
 MOUTH_CORNERS = (61, 291)
 INNER_LIP_MID = (13, 14)
+INNER_LIPS = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95)
+OUTER_LIPS = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146)
 
 NOSE_TIP = 1
 CHIN = 152
