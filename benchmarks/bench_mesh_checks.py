@@ -16,8 +16,8 @@ driving videos, the data the thresholds rest on. Numbers only; nothing is assert
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterator, Set
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Set
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,23 +54,6 @@ def checkable(backend) -> bool:
     return hasattr(backend, "warp") and hasattr(backend, "footprint")
 
 
-@contextmanager
-def recording_targets(backend) -> Iterator[list[np.ndarray]]:
-    """Record the target landmarks (478, 3) the backend's ``warp`` is asked for, in call order."""
-    targets: list[np.ndarray] = []
-    warp = backend.warp
-
-    def recording_warp(state, target, canvas=None):
-        targets.append(np.array(target, np.float64))
-        return warp(state, target, canvas)
-
-    backend.warp = recording_warp
-    try:
-        yield targets
-    finally:
-        del backend.warp
-
-
 def run_pair(
     animator, source: Path, driving: Path, max_frames: int | None, keep: Set[int] = frozenset()
 ) -> PairRun:
@@ -95,7 +78,7 @@ def run_pair(
     drv = DrivingSource(driving, animator.detector, max_frames=max_frames)
     options = AnimationOptions(max_frames=max_frames, watermark=False)
     checks, kept = [], {}
-    with recording_targets(backend) if checker else nullcontext([]) as targets:
+    with rc.recording_targets(backend) if checker else nullcontext([]) as targets:
         for i, frame in enumerate(animator.frames(prepared, drv, options)):
             if checker is not None:
                 if len(targets) != i + 1:

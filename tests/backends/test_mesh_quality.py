@@ -8,11 +8,9 @@ s9 x d3 around frame 211 and its head turns (to 23 degrees by frame 263).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 import pytest
 
 from vivify import render_checks as rc
@@ -31,23 +29,6 @@ class Rendered:
     checks: list[rc.FrameChecks]
 
 
-@contextmanager
-def _recording(backend) -> Iterator[list[np.ndarray]]:
-    """The target landmarks (478, 3) each ``warp`` call is given, in order."""
-    targets: list[np.ndarray] = []
-    warp = backend.warp
-
-    def recording_warp(state, target, canvas=None):
-        targets.append(np.array(target, np.float64))
-        return warp(state, target, canvas)
-
-    backend.warp = recording_warp
-    try:
-        yield targets
-    finally:
-        del backend.warp
-
-
 @pytest.fixture(scope="module", params=list(PAIRS))
 def rendered(request, shared_data, detector) -> Rendered:
     from vivify.pipeline import AnimationOptions, Animator, DrivingSource
@@ -60,7 +41,7 @@ def rendered(request, shared_data, detector) -> Rendered:
     driving = DrivingSource(shared_data / "driving" / f"{driver}.mp4", detector, max_frames=frames)
     options = AnimationOptions(max_frames=frames, watermark=False)
     checks = []
-    with _recording(animator.backend) as targets:
+    with rc.recording_targets(animator.backend) as targets:
         for i, frame in enumerate(animator.frames(prepared, driving, options)):
             assert len(targets) == i + 1, "one warp per frame"
             checks.append(checker.update(frame, targets[i]))

@@ -25,7 +25,7 @@ from vivify.render_checks.eyes import (
     eye_references,
     lid_region,
 )
-from vivify.render_checks.frames import FrameChecker, FrameChecks
+from vivify.render_checks.frames import FrameChecker, FrameChecks, recording_targets
 from vivify.render_checks.mouth import (
     MOUTH_BEYOND_SOURCE,
     MOUTH_MIN_DARKNESS,
@@ -47,6 +47,7 @@ from vivify.render_checks.seam import (
 from vivify.render_checks.streaks import CORE_SCALE, STREAK_TOLERANCE, StreakCheck, face_core, streak_check
 
 __all__ = [
+    "recording_targets",
     "CORE_SCALE",
     "ClosedEyeCheck",
     "EYES",

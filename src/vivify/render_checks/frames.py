@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,3 +58,21 @@ class FrameChecker:
         self._previous = (frame.copy(), np.array(landmarks, np.float64))
         self._index += 1
         return checks
+
+
+@contextmanager
+def recording_targets(backend) -> Iterator[list[np.ndarray]]:
+    """Record the target landmarks (478, 3) a mesh backend's ``warp`` is asked for, in call order
+    (the checks need what each frame was rendered for)."""
+    targets: list[np.ndarray] = []
+    warp = backend.warp
+
+    def recording_warp(state, target, canvas=None):
+        targets.append(np.array(target, np.float64))
+        return warp(state, target, canvas)
+
+    backend.warp = recording_warp
+    try:
+        yield targets
+    finally:
+        del backend.warp
